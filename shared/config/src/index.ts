@@ -1,0 +1,113 @@
+import { z } from 'zod';
+
+/**
+ * Raised when the environment does not satisfy a service's schema. The message names every
+ * offending variable so an operator can fix the deployment without reading code.
+ */
+export class ConfigError extends Error {
+  readonly variables: string[];
+  constructor(issues: { variable: string; message: string }[]) {
+    super(
+      `invalid environment: ${issues.map((i) => `${i.variable}: ${i.message}`).join('; ')}`,
+    );
+    this.name = 'ConfigError';
+    this.variables = issues.map((i) => i.variable);
+  }
+}
+
+/** Validates `env` (normally `process.env`, passed in by main.ts) against a zod object schema. */
+export function parseEnv<S extends z.ZodObject>(
+  schema: S,
+  env: Record<string, string | undefined>,
+): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) => ({
+      variable: String(issue.path[0] ?? '(env)'),
+      message: issue.message,
+    })),
+  );
+}
+
+/** A TCP port given as a string. */
+export const port = (fallback: number) =>
+  z.coerce.number().int().min(1).max(65_535).default(fallback);
+
+/** A positive integer given as a string. */
+export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** "true"/"false"/"1"/"0" as a boolean; anything else is rejected instead of silently false. */
+export const booleanFlag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1');
+
+const urlWithScheme = (schemes: string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return schemes.includes(new URL(v).protocol.replace(/:$/, ''));
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL with scheme ${schemes.join(' or ')}` },
+  );
+
+/** Variables every service reads (SPEC §1). */
+export const commonEnv = {
+  // Postgres holds every piece of state; the only source of truth.
+  DATABASE_URL: urlWithScheme(['postgres', 'postgresql']),
+  // Pool size per process; keep (replicas × pool) under the server's max_connections.
+  DATABASE_POOL_MAX: positiveInt(10),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // JSON lines for log shippers; `pretty` only for a terminal.
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+  // How long SIGTERM may take to drain in-flight work before the process exits anyway.
+  SHUTDOWN_TIMEOUT_MS: positiveInt(25_000),
+};
+
+/** Redis: idempotency fast path, rate limits, replay protection. */
+export const redisEnv = {
+  REDIS_URL: urlWithScheme(['redis', 'rediss']),
+  // Prefix for every key this deployment writes, so several hubs can share one Redis.
+  REDIS_KEY_PREFIX: z.string().max(64).default('nh:'),
+};
+
+/** Prefix of every topic and consumer group; lets several environments share one cluster (tests use it). */
+export const topicNamespace = z
+  .string()
+  .regex(/^[a-z0-9_-]*$/, 'lowercase letters, digits, _ and - only')
+  .default('');
+
+/** Kafka: the delivery topics and the event stream. */
+export const kafkaEnv = {
+  KAFKA_BROKERS: z
+    .string()
+    .min(1)
+    .transform((v) => v.split(',').map((b) => b.trim()).filter(Boolean))
+    .refine((list) => list.length > 0 && list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), {
+      message: 'must be a comma list of host:port',
+    }),
+  KAFKA_TOPIC_NAMESPACE: topicNamespace,
+};
+
+/**
+ * For main.ts: parse the environment or stop the process with a message naming the variables
+ * (exit code 78, EX_CONFIG), before any client is created.
+ */
+export function loadConfigOrExit<S extends z.ZodObject>(
+  schema: S,
+  proc: { env: Record<string, string | undefined>; exit: (code: number) => never },
+  service: string,
+): z.infer<S> {
+  try {
+    return parseEnv(schema, proc.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(JSON.stringify({ level: 'fatal', service, msg: 'invalid configuration', error: err.message }));
+    return proc.exit(78);
+  }
+}

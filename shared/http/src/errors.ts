@@ -1,0 +1,41 @@
+/**
+ * The one error type the HTTP edge turns into problem+json. `code` is stable and documented
+ * (SPEC §3), `status` is the HTTP status, `retriable` tells a caller whether the same request
+ * may succeed later.
+ */
+export class AppError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly retriable: boolean;
+  readonly details: Record<string, unknown> | undefined;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(options: {
+    code: string;
+    status: number;
+    message: string;
+    retriable?: boolean;
+    details?: Record<string, unknown>;
+    headers?: Record<string, string>;
+    cause?: unknown;
+  }) {
+    super(options.message, { cause: options.cause });
+    this.name = 'AppError';
+    this.code = options.code;
+    this.status = options.status;
+    this.retriable = options.retriable ?? false;
+    this.details = options.details;
+    this.headers = options.headers;
+  }
+}
+
+export const badRequest = (message: string, details?: Record<string, unknown>) =>
+  new AppError({ code: 'BAD_REQUEST', status: 400, message, ...(details ? { details } : {}) });
+
+export const notFound = (code: string, message: string) => new AppError({ code, status: 404, message });
+
+export const conflict = (code: string, message: string, details?: Record<string, unknown>) =>
+  new AppError({ code, status: 409, message, ...(details ? { details } : {}) });
+
+export const unauthorized = (code: string, message: string) =>
+  new AppError({ code, status: 401, message });

@@ -1,0 +1,5 @@
+export { AppError, badRequest, conflict, notFound, unauthorized } from './errors.ts';
+export { PROBLEM_CONTENT_TYPE, fieldErrors, notFoundHandler, problemHandler, type FieldError } from './problem.ts';
+export { httpMetrics, opsRouter } from './ops.ts';
+export { listen, type RunningServer } from './server.ts';
+export { opsApp } from './ops-app.ts';

@@ -1,0 +1,82 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { ZodError } from 'zod';
+import { AppError } from './errors.ts';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** Flattens a zod error into `[{field, message}]`, with `field` as a dotted path. */
+export function fieldErrors(error: ZodError, prefix?: string): FieldError[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.map(String).join('.');
+    return {
+      field: [prefix, path].filter(Boolean).join('.') || '(root)',
+      message: issue.message,
+    };
+  });
+}
+
+/** Body-parser errors carry `type`; map them to client errors instead of 500s. */
+function bodyParserError(err: unknown): AppError | undefined {
+  if (typeof err !== 'object' || err === null || !('type' in err)) return undefined;
+  switch ((err as { type: unknown }).type) {
+    case 'entity.too.large':
+      return new AppError({ code: 'PAYLOAD_TOO_LARGE', status: 413, message: 'request body is too large' });
+    case 'entity.parse.failed':
+      return new AppError({ code: 'BAD_REQUEST', status: 400, message: 'request body is not valid JSON' });
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new AppError({ code: 'BAD_REQUEST', status: 415, message: 'unsupported body encoding' });
+    case 'request.aborted':
+      return new AppError({ code: 'BAD_REQUEST', status: 400, message: 'request aborted' });
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The error middleware: AppError and zod errors become problem+json with their status; anything
+ * else is logged and answered 500 INTERNAL_ERROR without internals (no stack, no SQL).
+ */
+export function problemHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const known =
+      err instanceof AppError
+        ? err
+        : err instanceof ZodError
+          ? new AppError({
+              code: 'BAD_REQUEST',
+              status: 400,
+              message: 'request validation failed',
+              details: { errors: fieldErrors(err) },
+            })
+          : bodyParserError(err);
+    const problem = known ?? new AppError({ code: 'INTERNAL_ERROR', status: 500, message: 'internal error' });
+    if (!known) logger.error({ err, method: req.method, path: req.path }, 'unhandled request error');
+    if (res.headersSent) return;
+    for (const [name, value] of Object.entries(problem.headers ?? {})) res.setHeader(name, value);
+    res
+      .status(problem.status)
+      .type(PROBLEM_CONTENT_TYPE)
+      .json({
+        type: 'about:blank',
+        title: problem.code,
+        status: problem.status,
+        code: problem.code,
+        message: problem.message,
+        path: req.originalUrl.split('?')[0],
+        timestamp: new Date().toISOString(),
+        ...problem.details,
+      });
+  };
+}
+
+/** Final route: anything not matched is a problem+json 404. */
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new AppError({ code: 'NOT_FOUND', status: 404, message: `no route for ${req.method} ${req.path}` }));
+};
