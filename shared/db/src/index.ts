@@ -1,0 +1,6 @@
+export { createDb, pingDb, type Db, type DbHandle, type DbOrTx, type Tx } from './client.ts';
+export { isUuid, isUuidV7, newId } from './ids.ts';
+export { migrateToLatest } from './migrate.ts';
+export * from './schema.ts';
+export { insertOutboxRows, type OutboxMessage } from './outbox.ts';
+export { recordAudit, type AuditEntry } from './audit.ts';
