@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Producer } from 'kafkajs';
+import { createMetricsRegistry } from '@hub/observability';
+import { createTestContext, pollUntil, type TestContext } from '@hub/testing';
+import { ConsumerRunner, type ConsumedMessage } from './consumer-runner.ts';
+import { deliveryRequestedSchema, makeEvent, type DeliveryRequested } from './events.ts';
+import { createProducer } from './kafka.ts';
+
+let ctx: TestContext;
+let producer: Producer;
+
+beforeAll(async () => {
+  ctx = await createTestContext();
+  producer = createProducer(ctx.kafka);
+  await producer.connect();
+});
+
+afterAll(async () => {
+  await producer?.disconnect();
+  await ctx?.close();
+});
+
+function deliveryEvent(retryCount = 0): DeliveryRequested {
+  return makeEvent<DeliveryRequested>(
+    'delivery.requested',
+    {
+      attemptId: crypto.randomUUID(),
+      notificationId: crypto.randomUUID(),
+      channel: 'PUSH',
+      priority: false,
+      retryCount,
+    },
+    new Date(),
+  );
+}
+
+function runner(groupSuffix: string, handler: (m: ConsumedMessage<DeliveryRequested>) => Promise<void>) {
+  const topic = ctx.topics.delivery('PUSH', false);
+  return new ConsumerRunner({
+    kafka: ctx.kafka,
+    groupId: `${ctx.topics.dispatcherGroup('PUSH')}-${groupSuffix}`,
+    topics: [topic],
+    schema: deliveryRequestedSchema,
+    handler,
+    dlqProducer: producer,
+    dlqTopicOf: ctx.topics.dlqOf,
+    concurrency: 4,
+    logger: ctx.logger,
+    registry: createMetricsRegistry('test'),
+    retryDelayMs: () => 20,
+  });
+}
+
+describe('ConsumerRunner against a real broker', () => {
+  it('delivers valid messages to the handler and parks a poison message on the .dlq topic', async () => {
+    const topic = ctx.topics.delivery('PUSH', false);
+    const good = [deliveryEvent(), deliveryEvent()];
+    const seen: string[] = [];
+    const consumer = runner('roundtrip', async (m) => void seen.push(m.value.attemptId));
+    await consumer.start();
+    try {
+      await producer.send({
+        topic,
+        messages: [
+          { key: 'r1', value: JSON.stringify(good[0]) },
+          { key: 'r1', value: '{"not":"a delivery"}', headers: { 'x-trace': 'abc' } },
+          { key: 'r1', value: 'not json at all' },
+          { key: 'r1', value: JSON.stringify(good[1]) },
+        ],
+      });
+      await pollUntil('both valid messages handled', () => seen.length === 2);
+      expect(seen.sort()).toEqual(good.map((g) => g.attemptId).sort());
+    } finally {
+      await consumer.stop();
+    }
+
+    const dlqMessages: { value: string; headers: Record<string, string> }[] = [];
+    const dlqConsumer = ctx.kafka.consumer({ groupId: `${ctx.namespace}-dlq-reader` });
+    await dlqConsumer.connect();
+    await dlqConsumer.subscribe({ topics: [ctx.topics.dlqOf(topic)], fromBeginning: true });
+    await dlqConsumer.run({
+      eachMessage: async ({ message }) => {
+        const headers = Object.fromEntries(
+          Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
+        );
+        dlqMessages.push({ value: message.value?.toString() ?? '', headers });
+      },
+    });
+    try {
+      await pollUntil('two poison messages on the DLQ', () => dlqMessages.length === 2);
+    } finally {
+      await dlqConsumer.disconnect();
+    }
+    const byValue = Object.fromEntries(dlqMessages.map((m) => [m.value, m.headers]));
+    expect(byValue['{"not":"a delivery"}']?.['x-dlq-error']).toMatch(/^schema: /);
+    expect(byValue['{"not":"a delivery"}']?.['x-trace']).toBe('abc');
+    expect(byValue['{"not":"a delivery"}']?.['x-dlq-source-topic']).toBe(topic);
+    expect(byValue['not json at all']?.['x-dlq-error']).toBe('message value is not JSON');
+  });
+
+  it('retries a failing handler in place and commits only after it succeeds', async () => {
+    const topic = ctx.topics.delivery('PUSH', false);
+    const groupId = `${ctx.topics.dispatcherGroup('PUSH')}-retry`;
+    const event = deliveryEvent(7);
+    let calls = 0;
+    const consumer = runner('retry', async (m) => {
+      if (m.value.attemptId !== event.attemptId) return;
+      calls++;
+      if (calls < 3) throw new Error('database unavailable');
+    });
+    await consumer.start();
+    try {
+      await producer.send({ topic, messages: [{ key: 'r2', value: JSON.stringify(event) }] });
+      await pollUntil('handler succeeded on the third call', () => calls === 3);
+      const admin = ctx.kafka.admin();
+      await admin.connect();
+      try {
+        const high = await admin.fetchTopicOffsets(topic);
+        await pollUntil('group offset reaches the end of every partition', async () => {
+          const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+          // Partitions that never held a message have no committed offset (-1) and high 0.
+          return high
+            .filter((h) => h.high !== '0')
+            .every((h) => committed!.partitions.find((p) => p.partition === h.partition)?.offset === h.high);
+        });
+      } finally {
+        await admin.disconnect();
+      }
+    } finally {
+      await consumer.stop();
+    }
+    expect(calls).toBe(3);
+  });
+});

@@ -1,0 +1,252 @@
+import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { Counter, Histogram, type Registry } from '@hub/observability';
+
+export interface ConsumedMessage<T> {
+  value: T;
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+}
+
+export interface ConsumerRunnerOptions<T> {
+  kafka: Kafka;
+  groupId: string;
+  topics: string[];
+  /** Every message is validated; one that fails goes to the DLQ topic, never skipped. */
+  schema: z.ZodType<T>;
+  /** Resolves when the message is fully handled (its effects committed in Postgres). */
+  handler: (message: ConsumedMessage<T>) => Promise<void>;
+  /** Producer for poison messages (shared with the service; must be connected). */
+  dlqProducer: Producer;
+  dlqTopicOf: (topic: string) => string;
+  /** Messages handled at once by this consumer, across all its partitions. */
+  concurrency: number;
+  logger: Logger;
+  registry: Registry;
+  /** Delay before handling a failed message again (infrastructure errors are retried in place). */
+  retryDelayMs?: (failures: number) => number;
+}
+
+/**
+ * Runs a consumer group member with at-least-once semantics: a partition's offset is committed
+ * only up to the last message whose handler finished, so a crash redelivers anything unfinished
+ * (handlers are idempotent). A handler error is retried in place with backoff (the consumer
+ * never commits past a failed message); a message that cannot be parsed goes to `<topic>.dlq`.
+ */
+export class ConsumerRunner<T> {
+  private consumer: Consumer | undefined;
+  private readonly log: Logger;
+  private readonly slots: Semaphore;
+  private readonly messages: Counter;
+  private readonly duration: Histogram;
+  private crashed: Error | undefined;
+  private readonly options: ConsumerRunnerOptions<T>;
+
+  constructor(options: ConsumerRunnerOptions<T>) {
+    this.options = options;
+    this.log = options.logger.child({ component: 'consumer', groupId: options.groupId });
+    this.slots = new Semaphore(options.concurrency);
+    this.messages =
+      (options.registry.getSingleMetric('consumer_messages_total') as Counter | undefined) ??
+      new Counter({
+        name: 'consumer_messages_total',
+        help: 'Consumed messages by topic and outcome (handled, poison, retried)',
+        labelNames: ['topic', 'outcome'],
+        registers: [options.registry],
+      });
+    this.duration =
+      (options.registry.getSingleMetric('consumer_handle_duration_seconds') as Histogram | undefined) ??
+      new Histogram({
+        name: 'consumer_handle_duration_seconds',
+        help: 'Time to handle one message, retries included',
+        labelNames: ['topic'],
+        buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+        registers: [options.registry],
+      });
+  }
+
+  async start(): Promise<void> {
+    const consumer = this.options.kafka.consumer({
+      groupId: this.options.groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      maxWaitTimeInMs: 100,
+      allowAutoTopicCreation: false,
+    });
+    consumer.on(consumer.events.CRASH, (event) => {
+      this.crashed = event.payload.error;
+      this.log.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
+    });
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.crashed = undefined;
+    });
+    await consumer.connect();
+    // A brand-new group starts at the beginning: messages written before it existed are not lost.
+    await consumer.subscribe({ topics: this.options.topics, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 16,
+      eachBatch: (payload) => this.processBatch(payload),
+    });
+    this.consumer = consumer;
+    this.log.info({ topics: this.options.topics, concurrency: this.options.concurrency }, 'consumer started');
+  }
+
+  /** Stops fetching, lets in-flight handlers finish, commits their offsets and leaves the group. */
+  async stop(): Promise<void> {
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    if (!consumer) return;
+    await consumer.disconnect();
+    this.log.info('consumer stopped');
+  }
+
+  /** For readiness: started and not crashed. */
+  healthy(): boolean {
+    return this.consumer !== undefined && this.crashed === undefined;
+  }
+
+  private async processBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const alive = () => isRunning() && !isStale();
+    const done = new Array<boolean>(batch.messages.length).fill(false);
+    await Promise.all(
+      batch.messages.map(async (message, index) => {
+        const release = await this.slots.acquire();
+        try {
+          if (!alive()) return;
+          done[index] = await this.processMessage(batch.topic, batch.partition, message, alive, heartbeat);
+        } finally {
+          release();
+        }
+      }),
+    );
+    // Commit only the contiguous prefix of finished messages; the rest is fetched again.
+    let last = -1;
+    while (last + 1 < done.length && done[last + 1]) last++;
+    if (last < 0) return;
+    const offset = batch.messages[last]!.offset;
+    resolveOffset(offset);
+    await this.consumer?.commitOffsets([
+      { topic: batch.topic, partition: batch.partition, offset: (BigInt(offset) + 1n).toString() },
+    ]);
+    await heartbeat();
+  }
+
+  /** Returns true once the message is handled or parked on the DLQ; false if we were stopped. */
+  private async processMessage(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    alive: () => boolean,
+    heartbeat: () => Promise<void>,
+  ): Promise<boolean> {
+    const context = { topic, partition, offset: message.offset };
+    const parsed = parseMessage(message.value, this.options.schema);
+    if (!parsed.ok) {
+      return this.retryUntilDone(context, alive, heartbeat, async () => {
+        await this.sendToDlq(topic, partition, message, parsed.error);
+        this.messages.inc({ topic, outcome: 'poison' });
+        this.log.warn({ ...context, error: parsed.error }, 'poison message sent to DLQ');
+      });
+    }
+    const end = this.duration.startTimer({ topic });
+    const handled = await this.retryUntilDone(context, alive, heartbeat, () =>
+      this.options.handler({
+        value: parsed.value,
+        topic,
+        partition,
+        offset: message.offset,
+        key: message.key?.toString() ?? null,
+      }),
+    );
+    end();
+    if (handled) this.messages.inc({ topic, outcome: 'handled' });
+    return handled;
+  }
+
+  private async retryUntilDone(
+    context: Record<string, unknown>,
+    alive: () => boolean,
+    heartbeat: () => Promise<void>,
+    work: () => Promise<void>,
+  ): Promise<boolean> {
+    const delay = this.options.retryDelayMs ?? ((n: number) => Math.min(100 * 2 ** n, 5_000));
+    for (let failures = 0; ; failures++) {
+      try {
+        await work();
+        return true;
+      } catch (err) {
+        this.messages.inc({ topic: String(context.topic), outcome: 'retried' });
+        this.log.error({ ...context, err, failures: failures + 1 }, 'message handler failed, will retry');
+        if (!alive()) return false;
+        await sleep(delay(failures));
+        await heartbeat().catch(() => {});
+        if (!alive()) return false;
+      }
+    }
+  }
+
+  private async sendToDlq(topic: string, partition: number, message: KafkaMessage, error: string): Promise<void> {
+    const headers: IHeaders = {
+      ...message.headers,
+      'x-dlq-error': error.slice(0, 1_000),
+      'x-dlq-source-topic': topic,
+      'x-dlq-source-partition': String(partition),
+      'x-dlq-source-offset': message.offset,
+      'x-dlq-failed-at': new Date().toISOString(),
+    };
+    await this.options.dlqProducer.send({
+      topic: this.options.dlqTopicOf(topic),
+      messages: [{ key: message.key, value: message.value, headers }],
+    });
+  }
+}
+
+function parseMessage<T>(
+  raw: Buffer | null,
+  schema: z.ZodType<T>,
+): { ok: true; value: T } | { ok: false; error: string } {
+  if (raw === null) return { ok: false, error: 'empty message value' };
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return { ok: false, error: 'message value is not JSON' };
+  }
+  const result = schema.safeParse(json);
+  if (result.success) return { ok: true, value: result.data };
+  return {
+    ok: false,
+    error: `schema: ${result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Limits concurrent handlers across every partition this consumer holds. */
+class Semaphore {
+  private available: number;
+  private readonly waiters: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.available = Math.max(1, size);
+  }
+
+  async acquire(): Promise<() => void> {
+    if (this.available > 0) this.available--;
+    else await new Promise<void>((resolve) => this.waiters.push(resolve));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiters.shift();
+      if (next) next();
+      else this.available++;
+    };
+  }
+}

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { CHANNELS, KINDS } from '@hub/domain';
+import { v7 } from 'uuid';
+
+/** Every event carries these (SPEC §4). Bump `schemaVersion` on a breaking change. */
+const envelope = {
+  eventId: z.uuid(),
+  occurredAt: z.iso.datetime({ offset: true }),
+  schemaVersion: z.literal(1),
+};
+
+export const deliveryRequestedSchema = z.object({
+  ...envelope,
+  type: z.literal('delivery.requested'),
+  attemptId: z.uuid(),
+  notificationId: z.uuid(),
+  channel: z.enum(CHANNELS),
+  priority: z.boolean(),
+  /** The attempt's retry_count when this message was written; older messages are stale. */
+  retryCount: z.number().int().min(0),
+});
+export type DeliveryRequested = z.infer<typeof deliveryRequestedSchema>;
+
+export const notificationFannedOutSchema = z.object({
+  ...envelope,
+  type: z.literal('notification.fanned-out'),
+  notificationId: z.uuid(),
+  recipientId: z.string(),
+  kind: z.enum(KINDS),
+  status: z.enum(['FANNED_OUT', 'SCHEDULED']),
+  attempts: z.array(z.object({ attemptId: z.uuid(), channel: z.enum(CHANNELS) })),
+});
+export type NotificationFannedOut = z.infer<typeof notificationFannedOutSchema>;
+
+export const vendorResultSchema = z.object({
+  ...envelope,
+  type: z.literal('notify.vendor.result'),
+  attemptId: z.uuid(),
+  notificationId: z.uuid(),
+  channel: z.enum(CHANNELS),
+  outcome: z.enum(['SUCCEEDED', 'EXHAUSTED', 'PERMANENTLY_FAILED']),
+  retryCount: z.number().int().min(0),
+  vendorMessageId: z.string().nullable(),
+  failureReason: z.string().nullable(),
+});
+export type VendorResult = z.infer<typeof vendorResultSchema>;
+
+export const alertFiredSchema = z.object({
+  ...envelope,
+  type: z.literal('alert.fired'),
+  alertType: z.literal('NOTIFY_VENDOR_EXHAUSTED'),
+  attemptId: z.uuid(),
+  notificationId: z.uuid(),
+  channel: z.enum(CHANNELS),
+  failureReason: z.string().nullable(),
+});
+export type AlertFired = z.infer<typeof alertFiredSchema>;
+
+type Envelope = 'eventId' | 'occurredAt' | 'schemaVersion' | 'type';
+
+/** Fills the envelope; `now` comes from the caller's clock. */
+export function makeEvent<T extends { type: string }>(
+  type: T['type'],
+  body: Omit<T, Envelope>,
+  now: Date,
+): T {
+  return { eventId: v7(), occurredAt: now.toISOString(), schemaVersion: 1, type, ...body } as unknown as T;
+}

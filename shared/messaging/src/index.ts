@@ -1,0 +1,14 @@
+export { createKafka, createProducer, ensureTopics, pingKafka, type Admin, type Kafka, type Producer } from './kafka.ts';
+export { createTopics, type Topics } from './topics.ts';
+export {
+  alertFiredSchema,
+  deliveryRequestedSchema,
+  makeEvent,
+  notificationFannedOutSchema,
+  vendorResultSchema,
+  type AlertFired,
+  type DeliveryRequested,
+  type NotificationFannedOut,
+  type VendorResult,
+} from './events.ts';
+export { ConsumerRunner, type ConsumedMessage, type ConsumerRunnerOptions } from './consumer-runner.ts';

@@ -1,0 +1,69 @@
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+
+export type { Kafka, Producer, Admin };
+
+/** A kafkajs client whose own log lines go through the service's pino logger. */
+export function createKafka(options: { brokers: string[]; clientId: string; logger: Logger }): Kafka {
+  const log = options.logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId: options.clientId,
+    brokers: options.brokers,
+    connectionTimeout: 3_000,
+    requestTimeout: 30_000,
+    retry: { initialRetryTime: 200, retries: 8 },
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log: entry }) => {
+        const { message, ...fields } = entry;
+        if (level === logLevel.ERROR) log.error(fields, message);
+        else if (level === logLevel.WARN) log.warn(fields, message);
+        else log.debug(fields, message);
+      },
+  });
+}
+
+/**
+ * The one producer configuration the hub uses: idempotent (so a retried send never duplicates
+ * a record), which implies acks=all, one request in flight per broker for strict ordering.
+ */
+export function createProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
+}
+
+/** Creates any of `topics` that do not exist yet; safe to run on every deploy. */
+export async function ensureTopics(
+  kafka: Kafka,
+  topics: string[],
+  options: { partitions?: number; replicationFactor?: number } = {},
+): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((topic) => ({
+          topic,
+          numPartitions: options.partitions ?? 8,
+          replicationFactor: options.replicationFactor ?? 1,
+        })),
+      });
+    }
+    return missing;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Readiness check: broker metadata answers. */
+export async function pingKafka(admin: Admin): Promise<void> {
+  await admin.describeCluster();
+}
