@@ -1,0 +1,5 @@
+export { createTestContext, type TestContext } from './context.ts';
+export { cloneDatabase, createTemplateDatabase, dropDatabases, withDatabase } from './databases.ts';
+export { MISSING_INFRA_MESSAGE, resolveInfrastructure, type Infrastructure } from './infra.ts';
+export { pollUntil } from './poll.ts';
+export { spawnService, type ServiceProcess } from './process.ts';

@@ -1,0 +1,32 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  /** Everything the process printed (stdout and stderr), for assertions and failure output. */
+  output: () => string;
+  /** Resolves with the exit code (or signal name) when the process ends. */
+  exited: Promise<number | string>;
+  kill: (signal?: NodeJS.Signals) => void;
+}
+
+/**
+ * Runs a service's `src/main.ts` as a separate Node process (the way it runs in production),
+ * with exactly the env given plus PATH.
+ */
+export function spawnService(service: string, env: Record<string, string>): ServiceProcess {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'services', service, 'src', 'main.ts')], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | string>((resolve) => {
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? -1));
+  });
+  return { child, output: () => output, exited, kill: (signal = 'SIGTERM') => void child.kill(signal) };
+}
