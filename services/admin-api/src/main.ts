@@ -1,0 +1,36 @@
+import { Redis } from 'ioredis';
+import { loadConfigOrExit } from '@hub/config';
+import { createDb, pingDb } from '@hub/db';
+import { listen } from '@hub/http';
+import { createServiceRuntime } from '@hub/observability';
+import { createApp } from './app.ts';
+import { adminConfigSchema } from './config.ts';
+
+const config = loadConfigOrExit(adminConfigSchema, process, 'admin-api');
+const runtime = createServiceRuntime({
+  service: 'admin-api',
+  logLevel: config.LOG_LEVEL,
+  logFormat: config.LOG_FORMAT,
+  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  exit: (code) => process.exit(code),
+});
+const { logger, readiness, shutdown } = runtime;
+
+const database = createDb({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, applicationName: 'admin-api' });
+const redis = new Redis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, maxRetriesPerRequest: 1 });
+redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+readiness
+  .add({ name: 'postgres', check: () => pingDb(database.db) })
+  .add({ name: 'redis', check: async () => void (await redis.ping()) });
+
+shutdown.register('close postgres', () => database.close());
+shutdown.register('close redis', async () => void (await redis.quit()));
+
+const app = createApp({ ...runtime, db: database.db, redis, clock: () => new Date() });
+const server = await listen(app, config.PORT);
+shutdown.register('stop http', async () => {
+  readiness.markShuttingDown();
+  await server.close();
+});
+shutdown.listen(process);
+logger.info({ port: server.port }, 'admin-api listening');

@@ -1,0 +1,3 @@
+import { runDispatcher } from '@hub/dispatching';
+
+await runDispatcher('PUSH', process);
