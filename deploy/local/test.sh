@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: `npm test`.
+# Type check and unit tests, then integration tests against real Postgres, Redis and Kafka:
+# taken from DATABASE_URL/REDIS_URL/KAFKA_BROKERS when set, else from testcontainers when a
+# Docker engine runs, else started on this machine by infra.sh (Kafka from Maven Central).
+set -euo pipefail
+started=$(date +%s)
+# shellcheck source=deploy/local/env.sh
+. "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+if [ -z "${DATABASE_URL:-}${REDIS_URL:-}${KAFKA_BROKERS:-}" ] && ! hub_docker_engine; then
+  echo "[test] no infrastructure given and no Docker engine: starting it on this machine" >&2
+  bash deploy/local/infra.sh up
+  hub_local_infra_env
+  # Tests clone databases from a template; they connect to the server's maintenance database.
+  export DATABASE_URL="${DATABASE_URL%/*}/postgres"
+fi
+
+mkdir -p .cache
+status=0
+npx turbo run typecheck test:unit test:int --log-order=grouped || status=$?
+
+# One plain closing line summing both vitest projects.
+node -e '
+  const fs = require("fs");
+  let passed = 0, failed = 0, skipped = 0;
+  for (const f of [".cache/vitest-unit.json", ".cache/vitest-int.json"]) {
+    if (!fs.existsSync(f)) continue;
+    const r = JSON.parse(fs.readFileSync(f, "utf8"));
+    passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests;
+  }
+  console.log(`Tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+' || true
+echo "[test] total time: $(( $(date +%s) - started )) s (exit ${status})"
+exit "$status"
