@@ -3,3 +3,5 @@ export { cloneDatabase, createTemplateDatabase, dropDatabases, withDatabase } fr
 export { MISSING_INFRA_MESSAGE, resolveInfrastructure, type Infrastructure } from './infra.ts';
 export { pollUntil } from './poll.ts';
 export { spawnService, type ServiceProcess } from './process.ts';
+export { TcpProxy } from './tcp-proxy.ts';
+export { freePort } from './ports.ts';
