@@ -3,3 +3,13 @@ export { PROBLEM_CONTENT_TYPE, fieldErrors, notFoundHandler, problemHandler, typ
 export { httpMetrics, opsRouter } from './ops.ts';
 export { listen, type RunningServer } from './server.ts';
 export { opsApp } from './ops-app.ts';
+export {
+  openApiDocument,
+  openApiRoutes,
+  problemSchema,
+  schemaObject,
+  type JsonSchema,
+  type OpenApiDocumentOptions,
+  type OpenApiResponse,
+  type OpenApiRoute,
+} from './openapi.ts';
