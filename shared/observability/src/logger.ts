@@ -10,7 +10,7 @@ export function createLogger(options: { service: string; level: LevelWithSilent;
   return pino({
     // `pretty` is for a developer's terminal (npm start); production reads JSON lines.
     ...(options.format === 'pretty'
-      ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } } }
+      ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', singleLine: true } } }
       : {}),
     level: options.level,
     base: { service: options.service },
