@@ -3,3 +3,7 @@ export * from './attempt-state.ts';
 export * from './failure.ts';
 export * from './backoff.ts';
 export * from './masking.ts';
+export * from './addresses.ts';
+export * from './quiet-hours.ts';
+export * from './resolver.ts';
+export * from './templates.ts';
