@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, type TestContext } from '@hub/testing';
@@ -13,9 +14,14 @@ afterAll(async () => {
 });
 
 describe('a test database cloned from the migrated template', () => {
-  it('has every migration applied', async () => {
+  it('has every migration file applied', async () => {
+    const files = readdirSync(new URL('./migrations', import.meta.url))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => f.replace(/\.ts$/, ''))
+      .sort();
     const { rows } = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(ctx.database.db);
-    expect(rows.map((r) => r.name)).toEqual(['0001_initial']);
+    expect(files[0]).toBe('0001_initial');
+    expect(rows.map((r) => r.name)).toEqual(files);
   });
 
   it('writes a notification, its attempt and an outbox row in one transaction', async () => {

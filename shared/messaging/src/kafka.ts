@@ -36,11 +36,15 @@ export function createProducer(kafka: Kafka): Producer {
   });
 }
 
-/** Creates any of `topics` that do not exist yet; safe to run on every deploy. */
+/**
+ * Creates any of `topics` that do not exist yet and waits until every partition has a leader;
+ * safe to run on every deploy. kafkajs's own `waitForLeaders` gives up on the transient
+ * UNKNOWN_TOPIC_OR_PARTITION a fresh topic answers while its metadata spreads, so we poll.
+ */
 export async function ensureTopics(
   kafka: Kafka,
   topics: string[],
-  options: { partitions?: number; replicationFactor?: number } = {},
+  options: { partitions?: number; replicationFactor?: number; timeoutMs?: number } = {},
 ): Promise<string[]> {
   const admin = kafka.admin();
   await admin.connect();
@@ -49,7 +53,7 @@ export async function ensureTopics(
     const missing = topics.filter((t) => !existing.has(t));
     if (missing.length > 0) {
       await admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: missing.map((topic) => ({
           topic,
           numPartitions: options.partitions ?? 8,
@@ -57,7 +61,18 @@ export async function ensureTopics(
         })),
       });
     }
-    return missing;
+    const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+    for (;;) {
+      try {
+        const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
+        const ready = metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+        if (ready) return missing;
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`topics not ready: ${topics.join(', ')}`, { cause: err });
+      }
+      if (Date.now() > deadline) throw new Error(`topics have no leader yet: ${topics.join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   } finally {
     await admin.disconnect();
   }
