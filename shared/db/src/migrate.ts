@@ -11,6 +11,10 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultS
   const migrator = new Migrator({
     db,
     provider: new FileMigrationProvider({ fs, path, migrationFolder }),
+    // Work on different services lands migrations in parallel; a database that already ran a
+    // later-numbered one must still accept an earlier-numbered newcomer. Migrations are
+    // written so they do not depend on each other's order unless they say so.
+    allowUnorderedMigrations: true,
   });
   const result = await migrator.migrateToLatest();
   if (result.error) {
