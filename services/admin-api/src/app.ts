@@ -1,25 +1,23 @@
 import express, { type Express } from 'express';
-import type { Redis } from 'ioredis';
-import type { Logger } from 'pino';
-import type { Db } from '@hub/db';
 import { httpMetrics, notFoundHandler, opsRouter, problemHandler } from '@hub/http';
-import type { Readiness, Registry } from '@hub/observability';
+import type { AdminDeps } from './deps.ts';
+import { docsRouter } from './routes/docs.ts';
+import { dlqRouter } from './routes/dlq.ts';
 
-export interface AdminDeps {
-  db: Db;
-  redis: Redis;
-  logger: Logger;
-  registry: Registry;
-  readiness: Readiness;
-  clock: () => Date;
-}
+export type { AdminDeps } from './deps.ts';
 
 /** The admin-api express app, without `listen` (tests drive it through supertest). */
 export function createApp(deps: AdminDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Rate limiting keys on the socket address (or the configured trusted proxy hop); Express's
+  // own `trust proxy` stays off so nothing else believes a client-sent X-Forwarded-For.
+  app.set('trust proxy', false);
+  app.set('query parser', 'simple');
   app.use(httpMetrics(deps.registry));
   app.use(opsRouter(deps));
+  app.use(docsRouter());
+  app.use('/api/v1/admin', dlqRouter(deps));
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));
   return app;

@@ -2,9 +2,13 @@ import { Redis } from 'ioredis';
 import { loadConfigOrExit } from '@hub/config';
 import { createDb, pingDb } from '@hub/db';
 import { listen } from '@hub/http';
+import { createTopics } from '@hub/messaging';
 import { createServiceRuntime } from '@hub/observability';
+import { actorOf } from './access/token.ts';
 import { createApp } from './app.ts';
 import { adminConfigSchema } from './config.ts';
+import { BulkJobRunner } from './jobs/bulk-job-runner.ts';
+import { createAdminMetrics } from './metrics.ts';
 
 const config = loadConfigOrExit(adminConfigSchema, process, 'admin-api');
 const runtime = createServiceRuntime({
@@ -15,6 +19,7 @@ const runtime = createServiceRuntime({
   exit: (code) => process.exit(code),
 });
 const { logger, readiness, shutdown } = runtime;
+if (!config.ADMIN_AUTH_TOKEN) logger.warn('ADMIN_AUTH_TOKEN is not set: every admin request will be denied');
 
 const database = createDb({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, applicationName: 'admin-api' });
 const redis = new Redis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, maxRetriesPerRequest: 1 });
@@ -26,11 +31,36 @@ readiness
 shutdown.register('close postgres', () => database.close());
 shutdown.register('close redis', async () => void (await redis.quit()));
 
-const app = createApp({ ...runtime, db: database.db, redis, clock: () => new Date() });
-const server = await listen(app, config.PORT);
+const deps = {
+  ...runtime,
+  db: database.db,
+  redis,
+  clock: () => new Date(),
+  topics: createTopics(config.KAFKA_TOPIC_NAMESPACE),
+  metrics: createAdminMetrics(runtime.registry),
+  access: {
+    token: config.ADMIN_AUTH_TOKEN,
+    actor: actorOf(config.ADMIN_AUTH_TOKEN, config.ADMIN_ACTOR),
+    rateLimitPerMinute: config.ADMIN_RATE_LIMIT_PER_MINUTE,
+    trustedProxyHops: config.TRUSTED_PROXY_HOPS,
+  },
+};
+
+const runner = new BulkJobRunner(deps, {
+  pageSize: config.BULK_PAGE_SIZE,
+  concurrency: config.BULK_CONCURRENCY,
+  leaseMs: config.BULK_LEASE_MS,
+  pollIntervalMs: config.BULK_POLL_INTERVAL_MS,
+});
+runner.start();
+// Registered after the clients, so it runs before they close: the page in flight finishes and
+// the job is handed back for another replica to resume.
+shutdown.register('stop bulk job runner', () => runner.stop());
+
+const server = await listen(createApp(deps), config.PORT);
 shutdown.register('stop http', async () => {
   readiness.markShuttingDown();
   await server.close();
 });
 shutdown.listen(process);
-logger.info({ port: server.port }, 'admin-api listening');
+logger.info({ port: server.port, runner: runner.owner }, 'admin-api listening');

@@ -1,0 +1,45 @@
+import type { Redis } from 'ioredis';
+
+/** Scopes of the admin API; each has its own budget per caller IP. */
+export const SCOPES = ['dlq.read', 'dlq.write', 'dlq.bulk'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+// One round trip, atomic: count this request in the current window and report the window's
+// remaining time. The window starts with the first request (fixed window per key).
+const SCRIPT = `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
+`;
+
+export interface RateDecision {
+  allowed: boolean;
+  /** Milliseconds until the window resets (meaningful when denied). */
+  retryAfterMs: number;
+}
+
+/** Per caller IP × scope request budget, kept in Redis so every replica shares it. */
+export class AdminRateLimiter {
+  private readonly redis: Redis;
+  private readonly limit: number;
+  private readonly windowMs: number;
+
+  constructor(redis: Redis, options: { limit: number; windowMs?: number }) {
+    this.redis = redis;
+    this.limit = options.limit;
+    this.windowMs = options.windowMs ?? 60_000;
+  }
+
+  async take(scope: Scope, ip: string): Promise<RateDecision> {
+    const [count, ttl] = (await this.redis.eval(SCRIPT, 1, `admin:rl:${scope}:${ip}`, String(this.windowMs))) as [
+      number,
+      number,
+    ];
+    return { allowed: count <= this.limit, retryAfterMs: Math.max(ttl, 1) };
+  }
+}
