@@ -1,10 +1,29 @@
 import { z } from 'zod';
-import { commonEnv, kafkaEnv, port } from '@hub/config';
+import { commonEnv, kafkaEnv, port, positiveInt } from '@hub/config';
+import { backoffEnv } from '@hub/dispatching';
 
 export const relayConfigSchema = z.object({
   ...commonEnv,
   ...kafkaEnv,
+  ...backoffEnv,
   PORT: port(9101),
+  // Outbox rows claimed and published per transaction. Bigger batches publish faster but hold
+  // their row locks (and a Kafka round trip) longer.
+  RELAY_BATCH_SIZE: positiveInt(500),
+  // Publish loops per process; SKIP LOCKED lets them (and other replicas) share the outbox
+  // without ever claiming the same row.
+  RELAY_PUBLISHERS: positiveInt(2),
+  // Fallback poll when no NOTIFY arrives (a notification lost on reconnect, a deferred row
+  // becoming due): the worst-case publish delay.
+  RELAY_POLL_INTERVAL_MS: positiveInt(1_000),
+  // How often due retries are re-driven and expired dispatch leases recovered.
+  RELAY_MAINTENANCE_INTERVAL_MS: positiveInt(500),
+  // Attempts re-driven or recovered per maintenance transaction.
+  RELAY_MAINTENANCE_BATCH_SIZE: positiveInt(500),
+  // Published outbox rows are kept this long (for inspection and replay), then deleted.
+  OUTBOX_RETENTION_HOURS: positiveInt(72),
+  // How often published rows and expired idempotency keys (24 h) are deleted.
+  RELAY_HOUSEKEEPING_INTERVAL_MS: positiveInt(60_000),
 });
 
 export type RelayConfig = z.infer<typeof relayConfigSchema>;

@@ -1,9 +1,10 @@
 import { loadConfigOrExit } from '@hub/config';
 import { createDb, pingDb } from '@hub/db';
 import { listen, opsApp } from '@hub/http';
-import { createKafka, createProducer, pingKafka } from '@hub/messaging';
+import { createKafka, createProducer, createTopics, pingKafka } from '@hub/messaging';
 import { createServiceRuntime } from '@hub/observability';
 import { relayConfigSchema } from './config.ts';
+import { OutboxRelay } from './relay.ts';
 
 const config = loadConfigOrExit(relayConfigSchema, process, 'outbox-relay');
 const runtime = createServiceRuntime({
@@ -25,6 +26,30 @@ shutdown.register('disconnect kafka', async () => {
   await admin.disconnect();
 });
 await Promise.all([admin.connect(), producer.connect()]);
+
+const relay = new OutboxRelay(
+  {
+    db: database.db,
+    sql: database.sql,
+    producer,
+    topics: createTopics(config.KAFKA_TOPIC_NAMESPACE),
+    logger,
+    registry: runtime.registry,
+  },
+  {
+    batchSize: config.RELAY_BATCH_SIZE,
+    publishers: config.RELAY_PUBLISHERS,
+    pollIntervalMs: config.RELAY_POLL_INTERVAL_MS,
+    maintenanceIntervalMs: config.RELAY_MAINTENANCE_INTERVAL_MS,
+    maintenanceBatchSize: config.RELAY_MAINTENANCE_BATCH_SIZE,
+    housekeepingIntervalMs: config.RELAY_HOUSEKEEPING_INTERVAL_MS,
+    retentionMs: config.OUTBOX_RETENTION_HOURS * 60 * 60 * 1_000,
+    backoff: { baseMs: config.RETRY_BACKOFF_BASE_MS, maxMs: config.RETRY_BACKOFF_MAX_MS },
+  },
+);
+// Stops before the clients close (steps run last-registered first): the batch in flight
+// is published and marked, or rolled back, never cut in half.
+shutdown.register('stop relay', () => relay.stop());
 readiness
   .add({ name: 'postgres', check: () => pingDb(database.db) })
   .add({ name: 'kafka', check: () => pingKafka(admin) });
@@ -35,4 +60,5 @@ shutdown.register('stop http', async () => {
   await server.close();
 });
 shutdown.listen(process);
+await relay.start();
 logger.info({ port: server.port }, 'outbox-relay listening');

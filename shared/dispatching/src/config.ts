@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { commonEnv, kafkaEnv, port } from '@hub/config';
+import { commonEnv, kafkaEnv, port, positiveInt } from '@hub/config';
 import type { Channel } from '@hub/domain';
+import { requiredVendorVariables, vendorEnv } from '@hub/vendors';
 
 /** Default health/metrics port per channel (SPEC §1). */
 export const DISPATCHER_PORTS: Record<Channel, number> = {
@@ -10,12 +11,47 @@ export const DISPATCHER_PORTS: Record<Channel, number> = {
   KAKAO_ALIMTALK: 9105,
 };
 
+/** Domain retry backoff scale, shared by the dispatchers and the relay (which recovers leases). */
+export const backoffEnv = {
+  // Backoff after failed dispatch r is min(BASE * 2^(r-1), MAX) + jitter (SPEC §2: 1000 / 60000).
+  // Only tests and drills shrink these.
+  RETRY_BACKOFF_BASE_MS: positiveInt(1_000),
+  RETRY_BACKOFF_MAX_MS: positiveInt(60_000),
+};
+
 export function dispatcherConfigSchema(channel: Channel) {
-  return z.object({
-    ...commonEnv,
-    ...kafkaEnv,
-    PORT: port(DISPATCHER_PORTS[channel]),
-  });
+  return z
+    .object({
+      ...commonEnv,
+      ...kafkaEnv,
+      ...vendorEnv,
+      ...backoffEnv,
+      PORT: port(DISPATCHER_PORTS[channel]),
+      // Deliveries in flight at once from the bulk topic (MARKETING, SERVICE). With a slow
+      // vendor, throughput ≈ concurrency / latency.
+      DISPATCH_CONCURRENCY: positiveInt(64),
+      // Deliveries in flight at once from the priority topic (SECURITY, TRANSACTIONAL): its own
+      // slots, so a bulk backlog never delays an OTP.
+      DISPATCH_PRIORITY_CONCURRENCY: positiveInt(32),
+      // How long a claimed attempt belongs to this worker; past it the relay treats the worker
+      // as dead and recovers the attempt. Must exceed the longest dispatch (3 vendor calls with
+      // their timeouts and delays).
+      DISPATCH_LEASE_MS: positiveInt(60_000),
+      // Sends per second to this channel's vendor (its quota); 0 = no cap. A burst above it waits.
+      VENDOR_RATE_PER_SECOND: z.coerce.number().int().min(0).default(0),
+      // Vendor calls per dispatch on transient errors (SPEC §2: 3).
+      VENDOR_CALL_ATTEMPTS: positiveInt(3),
+      // Circuit breaker per vendor: open at this failure percentage once the rolling 10 s window
+      // holds VOLUME calls; after RESET_MS one trial call decides whether to close.
+      VENDOR_BREAKER_ERROR_PERCENT: z.coerce.number().int().min(1).max(100).default(50),
+      VENDOR_BREAKER_VOLUME: positiveInt(20),
+      VENDOR_BREAKER_RESET_MS: positiveInt(10_000),
+    })
+    .superRefine((config, ctx) => {
+      for (const variable of requiredVendorVariables(channel, config)) {
+        if (!config[variable]) ctx.addIssue({ code: 'custom', path: [variable], message: 'required with VENDOR_MODE=http' });
+      }
+    });
 }
 
 export type DispatcherConfig = z.infer<ReturnType<typeof dispatcherConfigSchema>>;

@@ -1,2 +1,14 @@
-export { DISPATCHER_PORTS, dispatcherConfigSchema, type DispatcherConfig } from './config.ts';
+export { DISPATCHER_PORTS, backoffEnv, dispatcherConfigSchema, type DispatcherConfig } from './config.ts';
 export { runDispatcher } from './service.ts';
+export { Dispatcher, type DispatcherOptions } from './dispatcher.ts';
+export { ProtectedVendor, type VendorPolicy } from './vendor-call.ts';
+export { TokenBucket } from './token-bucket.ts';
+export { handleDelivery, createDispatchMetrics, type DeliveryDeps, type DispatchMetrics } from './handle-delivery.ts';
+export {
+  claimAttempt,
+  lockExpiredLeases,
+  recordOutcome,
+  type ClaimedAttempt,
+  type DispatchOutcome,
+  type OutcomeContext,
+} from './attempts.ts';

@@ -2,9 +2,12 @@ import { loadConfigOrExit } from '@hub/config';
 import { createDb, pingDb } from '@hub/db';
 import type { Channel } from '@hub/domain';
 import { listen, opsApp } from '@hub/http';
-import { createKafka, createProducer, pingKafka } from '@hub/messaging';
+import { createKafka, createProducer, createTopics, pingKafka } from '@hub/messaging';
 import { createServiceRuntime } from '@hub/observability';
+import { createVendorSender } from '@hub/vendors';
 import { dispatcherConfigSchema } from './config.ts';
+import { Dispatcher } from './dispatcher.ts';
+import { ProtectedVendor } from './vendor-call.ts';
 
 type Proc = {
   env: Record<string, string | undefined>;
@@ -32,15 +35,49 @@ export async function runDispatcher(channel: Channel, proc: Proc): Promise<void>
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: service, logger });
   const admin = kafka.admin();
   const producer = createProducer(kafka);
+  const vendor = new ProtectedVendor(createVendorSender(channel, config), {
+    attempts: config.VENDOR_CALL_ATTEMPTS,
+    timeoutMs: config.VENDOR_TIMEOUT_MS,
+    ratePerSecond: config.VENDOR_RATE_PER_SECOND,
+    breaker: {
+      errorThresholdPercentage: config.VENDOR_BREAKER_ERROR_PERCENT,
+      volumeThreshold: config.VENDOR_BREAKER_VOLUME,
+      resetTimeoutMs: config.VENDOR_BREAKER_RESET_MS,
+    },
+  });
+  // Registered first, so they run last: clients close after the consumers drained.
   shutdown.register('close postgres', () => database.close());
   shutdown.register('disconnect kafka', async () => {
     await producer.disconnect();
     await admin.disconnect();
   });
+  shutdown.register('close vendor', () => vendor.close());
   await Promise.all([admin.connect(), producer.connect()]);
+
+  const dispatcher = new Dispatcher({
+    channel,
+    db: database.db,
+    kafka,
+    producer,
+    topics: createTopics(config.KAFKA_TOPIC_NAMESPACE),
+    vendor,
+    logger,
+    registry: runtime.registry,
+    bulkConcurrency: config.DISPATCH_CONCURRENCY,
+    priorityConcurrency: config.DISPATCH_PRIORITY_CONCURRENCY,
+    leaseMs: config.DISPATCH_LEASE_MS,
+    backoff: { baseMs: config.RETRY_BACKOFF_BASE_MS, maxMs: config.RETRY_BACKOFF_MAX_MS },
+  });
+  shutdown.register('stop consumers', () => dispatcher.stop());
   readiness
     .add({ name: 'postgres', check: () => pingDb(database.db) })
-    .add({ name: 'kafka', check: () => pingKafka(admin) });
+    .add({ name: 'kafka', check: () => pingKafka(admin) })
+    .add({
+      name: 'consumers',
+      check: async () => {
+        if (!dispatcher.healthy()) throw new Error('a consumer is not running');
+      },
+    });
 
   const server = await listen(opsApp(runtime), config.PORT);
   shutdown.register('stop http', async () => {
@@ -48,5 +85,6 @@ export async function runDispatcher(channel: Channel, proc: Proc): Promise<void>
     await server.close();
   });
   shutdown.listen(proc);
-  logger.info({ port: server.port, channel }, 'dispatcher listening');
+  await dispatcher.start();
+  logger.info({ port: server.port, channel, vendor: vendor.name }, 'dispatcher listening');
 }

@@ -1,10 +1,23 @@
+/** Base and cap of the domain backoff; the defaults are the SPEC's (tests shrink them by env). */
+export interface BackoffScale {
+  baseMs: number;
+  maxMs: number;
+}
+
+export const DEFAULT_BACKOFF_SCALE: BackoffScale = { baseMs: 1_000, maxMs: 60_000 };
+
 /**
  * Domain backoff after the r-th failed dispatch (r >= 1): min(1000 * 2^(r-1), 60000) ms plus
  * up to `jitterRatio` of it at random. `random` is injected so tests are deterministic.
  */
-export function retryBackoffMs(failures: number, random: () => number = Math.random, jitterRatio = 0.2): number {
+export function retryBackoffMs(
+  failures: number,
+  random: () => number = Math.random,
+  jitterRatio = 0.2,
+  scale: BackoffScale = DEFAULT_BACKOFF_SCALE,
+): number {
   const r = Math.max(1, Math.floor(failures));
-  const base = Math.min(1000 * 2 ** (r - 1), 60_000);
+  const base = Math.min(scale.baseMs * 2 ** (r - 1), scale.maxMs);
   return Math.round(base + base * jitterRatio * random());
 }
 

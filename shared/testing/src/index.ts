@@ -5,3 +5,4 @@ export { pollUntil } from './poll.ts';
 export { spawnService, type ServiceProcess } from './process.ts';
 export { TcpProxy } from './tcp-proxy.ts';
 export { freePort } from './ports.ts';
+export { seedDevice, seedNotification, seedNotifications, type SeedDelivery, type SeedNotificationInput, type SeededNotification } from './seed.ts';

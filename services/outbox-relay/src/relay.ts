@@ -1,0 +1,210 @@
+import { sql } from 'kysely';
+import type postgres from 'postgres';
+import type { Logger } from 'pino';
+import type { BackoffScale } from '@hub/domain';
+import type { Db } from '@hub/db';
+import type { Producer, Topics } from '@hub/messaging';
+import { Counter, Gauge, type Registry } from '@hub/observability';
+import { housekeep } from './usecases/housekeeping.ts';
+import { PublishError, publishBatch, recordPublishFailure } from './usecases/publish-batch.ts';
+import { recoverExpiredLeases } from './usecases/recover-leases.ts';
+import { redriveDueRetries } from './usecases/redrive-retries.ts';
+
+export interface RelayOptions {
+  batchSize: number;
+  publishers: number;
+  pollIntervalMs: number;
+  maintenanceIntervalMs: number;
+  maintenanceBatchSize: number;
+  housekeepingIntervalMs: number;
+  retentionMs: number;
+  backoff: BackoffScale;
+}
+
+export interface RelayDeps {
+  db: Db;
+  /** The raw postgres.js client, for LISTEN. */
+  sql: postgres.Sql;
+  /** Connected idempotent producer. */
+  producer: Producer;
+  topics: Topics;
+  logger: Logger;
+  registry: Registry;
+  clock?: () => Date;
+}
+
+/**
+ * The outbox relay: publish loops woken by NOTIFY 'outbox' (with a polling fallback), a
+ * maintenance loop that re-drives due retries and recovers expired dispatch leases, and
+ * periodic housekeeping. Any number of replicas may run: every claim is SKIP LOCKED.
+ */
+export class OutboxRelay {
+  private readonly deps: RelayDeps & { clock: () => Date };
+  private readonly options: RelayOptions;
+  private readonly log: Logger;
+  private readonly metrics: ReturnType<typeof createRelayMetrics>;
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private listener: { unlisten: () => Promise<void> } | undefined;
+  /** Set by NOTIFY; a publisher that finds it set goes round again instead of sleeping. */
+  private notified = false;
+  /** Sleeping loops: every one wakes on stop(); publishers also on NOTIFY. */
+  private readonly sleepers = new Set<() => void>();
+  private readonly notifySleepers = new Set<() => void>();
+
+  constructor(deps: RelayDeps, options: RelayOptions) {
+    this.deps = { ...deps, clock: deps.clock ?? (() => new Date()) };
+    this.options = options;
+    this.log = deps.logger.child({ component: 'outbox-relay' });
+    this.metrics = createRelayMetrics(deps.registry, deps.db);
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.listener = await this.deps.sql.listen('outbox', () => this.wake());
+    for (let i = 0; i < this.options.publishers; i++) this.loops.push(this.publishLoop());
+    this.loops.push(this.every(this.options.maintenanceIntervalMs, 'maintenance', () => this.maintain()));
+    this.loops.push(this.every(this.options.housekeepingIntervalMs, 'housekeeping', () => this.housekeep()));
+    this.log.info({ ...this.options }, 'outbox relay started');
+  }
+
+  /** Stops claiming; the batch in flight finishes (published and marked, or rolled back). */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    for (const wake of [...this.sleepers]) wake();
+    await Promise.all(this.loops);
+    this.loops = [];
+    await this.listener?.unlisten().catch(() => {});
+    this.listener = undefined;
+    this.log.info('outbox relay stopped');
+  }
+
+  /** One publish round; returns rows published (exported for benchmarks and tests). */
+  async publishOnce(): Promise<number> {
+    try {
+      const published = await publishBatch(this.deps, this.options.batchSize);
+      this.metrics.published.inc(published);
+      return published;
+    } catch (err) {
+      this.metrics.failures.inc();
+      if (err instanceof PublishError) {
+        const message = err.cause instanceof Error ? err.cause.message : String(err.cause);
+        await recordPublishFailure(this.deps.db, err.ids, message).catch((e: unknown) =>
+          this.log.error({ err: e }, 'could not record the publish failure'),
+        );
+      }
+      throw err;
+    }
+  }
+
+  async maintain(): Promise<{ redriven: number; recovered: number }> {
+    const limit = this.options.maintenanceBatchSize;
+    const recovered = await recoverExpiredLeases({ ...this.deps, backoff: this.options.backoff }, limit);
+    const redriven = await redriveDueRetries(this.deps, limit);
+    this.metrics.redriven.inc(redriven);
+    this.metrics.recovered.inc(recovered);
+    if (recovered > 0) this.log.warn({ recovered }, 'recovered attempts whose dispatch lease expired');
+    return { redriven, recovered };
+  }
+
+  async housekeep(): Promise<{ outbox: number; idempotencyKeys: number }> {
+    const deleted = await housekeep(this.deps, { retentionMs: this.options.retentionMs });
+    this.metrics.deleted.inc(deleted.outbox);
+    if (deleted.outbox + deleted.idempotencyKeys > 0) this.log.info(deleted, 'housekeeping deleted old rows');
+    return deleted;
+  }
+
+  private wake(): void {
+    this.notified = true;
+    for (const wake of this.notifySleepers) wake();
+  }
+
+  private async publishLoop(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      this.notified = false;
+      try {
+        const published = await this.publishOnce();
+        failures = 0;
+        // A full batch means more is probably waiting: go again at once.
+        if (published === this.options.batchSize) continue;
+      } catch (err) {
+        failures++;
+        this.log.error({ err, failures }, 'outbox publish failed; rows stay for the next round');
+        await this.sleep(Math.min(100 * 2 ** failures, 5_000));
+        continue;
+      }
+      if (!this.notified) await this.sleep(this.options.pollIntervalMs);
+    }
+  }
+
+  private async every(intervalMs: number, name: string, work: () => Promise<unknown>): Promise<void> {
+    while (this.running) {
+      await this.sleep(intervalMs, false);
+      if (!this.running) return;
+      try {
+        await work();
+      } catch (err) {
+        this.log.error({ err, task: name }, 'relay task failed; will run again');
+      }
+    }
+  }
+
+  /** Sleeps until the timeout, stop(), or (for publishers) a NOTIFY. */
+  private sleep(ms: number, wakeOnNotify = true): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(done);
+        this.notifySleepers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.sleepers.add(done);
+      if (wakeOnNotify) this.notifySleepers.add(done);
+    });
+  }
+}
+
+function createRelayMetrics(registry: Registry, db: Db) {
+  new Gauge({
+    name: 'outbox_lag_seconds',
+    help: 'Age of the oldest due, unpublished outbox row (0 when the outbox is drained)',
+    registers: [registry],
+    async collect() {
+      try {
+        const { rows } = await sql<{ lag: number | null }>`
+          select extract(epoch from now() - min(available_at))::float8 as lag
+          from outbox where published_at is null and available_at <= now()`.execute(db);
+        this.set(Math.max(0, rows[0]?.lag ?? 0));
+      } catch {
+        // Postgres unreachable: /readyz says so; keep the last value rather than fail the scrape.
+      }
+    },
+  });
+  return {
+    published: new Counter({ name: 'outbox_published_total', help: 'Outbox rows published to Kafka', registers: [registry] }),
+    failures: new Counter({
+      name: 'outbox_publish_failures_total',
+      help: 'Publish rounds that failed (rows left for the next round)',
+      registers: [registry],
+    }),
+    redriven: new Counter({
+      name: 'delivery_retries_redriven_total',
+      help: 'Attempts whose retry time came and got a new delivery.requested',
+      registers: [registry],
+    }),
+    recovered: new Counter({
+      name: 'delivery_leases_recovered_total',
+      help: 'DISPATCHING attempts recovered after their lease expired (their dispatcher died)',
+      registers: [registry],
+    }),
+    deleted: new Counter({
+      name: 'outbox_deleted_total',
+      help: 'Published outbox rows deleted after the retention period',
+      registers: [registry],
+    }),
+  };
+}

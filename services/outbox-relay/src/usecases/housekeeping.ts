@@ -1,0 +1,38 @@
+import { sql } from 'kysely';
+import type { Db } from '@hub/db';
+
+/** Idempotency keys live 24 h (SPEC §3); after that the same key is a new request. */
+const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1_000;
+
+/**
+ * Deletes published outbox rows older than the retention and idempotency keys older than the
+ * window, in bounded chunks so a large backlog never holds long locks.
+ */
+export async function housekeep(
+  deps: { db: Db; clock: () => Date },
+  options: { retentionMs: number; chunk?: number },
+): Promise<{ outbox: number; idempotencyKeys: number }> {
+  const now = deps.clock().getTime();
+  const chunk = options.chunk ?? 5_000;
+  const publishedBefore = new Date(now - options.retentionMs);
+  const keysBefore = new Date(now - IDEMPOTENCY_WINDOW_MS);
+  let outbox = 0;
+  for (;;) {
+    const result = await sql`
+      delete from outbox where id in (
+        select id from outbox where published_at < ${publishedBefore} limit ${chunk})`.execute(deps.db);
+    const deleted = Number(result.numAffectedRows ?? 0);
+    outbox += deleted;
+    if (deleted < chunk) break;
+  }
+  let idempotencyKeys = 0;
+  for (;;) {
+    const result = await sql`
+      delete from idempotency_keys where key in (
+        select key from idempotency_keys where created_at < ${keysBefore} limit ${chunk})`.execute(deps.db);
+    const deleted = Number(result.numAffectedRows ?? 0);
+    idempotencyKeys += deleted;
+    if (deleted < chunk) break;
+  }
+  return { outbox, idempotencyKeys };
+}

@@ -1,0 +1,81 @@
+import { sql } from 'kysely';
+import type { IHeaders } from 'kafkajs';
+import type { Db } from '@hub/db';
+import type { Producer } from '@hub/messaging';
+
+interface ClaimedRow {
+  id: string;
+  topic: string;
+  message_key: string | null;
+  /** The jsonb payload as text: published byte-for-byte, never parsed and re-serialised. */
+  payload: string;
+  headers: Record<string, string>;
+}
+
+/** Thrown when Kafka refused a claimed batch; the claim was rolled back, the rows stay unpublished. */
+export class PublishError extends Error {
+  readonly ids: string[];
+  constructor(ids: string[], cause: unknown) {
+    super('publishing an outbox batch failed', { cause });
+    this.name = 'PublishError';
+    this.ids = ids;
+  }
+}
+
+/**
+ * Claims up to `limit` due rows (FOR UPDATE SKIP LOCKED: concurrent publishers and replicas
+ * never claim the same row), publishes them with the idempotent producer (acks=all) and marks
+ * them published, all inside one transaction: if the process dies before the commit the rows
+ * are simply claimed again (at-least-once; consumers are idempotent). Returns the row count.
+ */
+export async function publishBatch(deps: { db: Db; producer: Producer }, limit: number): Promise<number> {
+  return deps.db.transaction().execute(async (tx) => {
+    const { rows } = await sql<ClaimedRow>`
+      select id, topic, message_key, payload::text as payload, headers
+      from outbox
+      where published_at is null and available_at <= now()
+      order by available_at, id
+      limit ${limit}
+      for update skip locked`.execute(tx);
+    if (rows.length === 0) return 0;
+    const byTopic = new Map<string, { key: string | null; value: string; headers: IHeaders }[]>();
+    for (const row of rows) {
+      const messages = byTopic.get(row.topic) ?? [];
+      messages.push({ key: row.message_key, value: row.payload, headers: row.headers });
+      byTopic.set(row.topic, messages);
+    }
+    const ids = rows.map((r) => r.id);
+    try {
+      await deps.producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+    } catch (err) {
+      throw new PublishError(ids, err);
+    }
+    await tx
+      .updateTable('outbox')
+      .set({ published_at: sql`now()`, publish_attempts: sql`publish_attempts + 1`, last_error: null })
+      .where('id', 'in', ids)
+      .execute();
+    return rows.length;
+  });
+}
+
+/**
+ * After a failed publish (outside the rolled-back claim): count the attempt, keep the error for
+ * operators, and hold the rows back a little so a row Kafka keeps refusing (a deleted topic)
+ * does not block the rows behind it.
+ */
+export async function recordPublishFailure(db: Db, ids: string[], error: string): Promise<void> {
+  await db
+    .updateTable('outbox')
+    .set({
+      publish_attempts: sql`publish_attempts + 1`,
+      last_error: error.slice(0, 1_000),
+      available_at: sql`now() + least(250 * power(2, publish_attempts), 30000) * interval '1 millisecond'`,
+    })
+    .where('id', 'in', ids)
+    .where('published_at', 'is', null)
+    .execute();
+}

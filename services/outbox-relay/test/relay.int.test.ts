@@ -1,0 +1,229 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import type { Consumer } from 'kafkajs';
+import { createProducer, type Producer } from '@hub/messaging';
+import { createMetricsRegistry } from '@hub/observability';
+import { createTestContext, pollUntil, seedNotification, seedNotifications, type TestContext } from '@hub/testing';
+import { OutboxRelay, type RelayOptions } from '../src/relay.ts';
+
+let ctx: TestContext;
+let producer: Producer;
+let consumer: Consumer;
+const received: { topic: string; key: string | null; value: Record<string, unknown> }[] = [];
+
+const options: RelayOptions = {
+  batchSize: 100,
+  publishers: 2,
+  pollIntervalMs: 200,
+  maintenanceIntervalMs: 100,
+  maintenanceBatchSize: 100,
+  housekeepingIntervalMs: 60_000,
+  retentionMs: 60 * 60 * 1_000,
+  backoff: { baseMs: 1_000, maxMs: 60_000 },
+};
+
+function relay(overrides: Partial<RelayOptions> = {}): OutboxRelay {
+  return new OutboxRelay(
+    {
+      db: ctx.database.db,
+      sql: ctx.database.sql,
+      producer,
+      topics: ctx.topics,
+      logger: ctx.logger,
+      registry: createMetricsRegistry('relay-test'),
+    },
+    { ...options, ...overrides },
+  );
+}
+
+const receivedFor = (attemptId: string) => received.filter((m) => m.value.attemptId === attemptId);
+
+beforeAll(async () => {
+  ctx = await createTestContext();
+  producer = createProducer(ctx.kafka);
+  await producer.connect();
+  consumer = ctx.kafka.consumer({ groupId: `${ctx.namespace}-relay-test-reader`, maxWaitTimeInMs: 50 });
+  await consumer.connect();
+  const lanes = (['PUSH', 'EMAIL', 'SMS', 'KAKAO_ALIMTALK'] as const).flatMap((c) => Object.values(ctx.topics.deliveryLanes(c)));
+  await consumer.subscribe({ topics: [...lanes, ctx.topics.alertFired, ctx.topics.vendorResult], fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ topic, message }) => {
+      received.push({ topic, key: message.key?.toString() ?? null, value: JSON.parse(message.value!.toString()) });
+    },
+  });
+});
+
+afterAll(async () => {
+  await consumer?.disconnect();
+  await producer?.disconnect();
+  await ctx?.close();
+});
+
+describe('outbox relay', () => {
+  it('publishes each due row to its delivery topic keyed by recipient and marks it published', async () => {
+    const r = relay();
+    await r.start();
+    try {
+      const seeded = await seedNotification(ctx.database.db, ctx.topics, {
+        kind: 'MARKETING',
+        deliveries: [
+          { channel: 'EMAIL', address: 'a@example.com' },
+          { channel: 'SMS', address: '+821012345678' },
+        ],
+      });
+      await pollUntil('both deliveries on Kafka', () => seeded.attemptIds.every((id) => receivedFor(id).length === 1));
+      const email = receivedFor(seeded.attemptIds[0]!)[0]!;
+      expect(email.topic).toBe(ctx.topics.delivery('EMAIL', false));
+      expect(email.key).toBe(seeded.recipientId);
+      expect(email.value).toMatchObject({ type: 'delivery.requested', retryCount: 0, channel: 'EMAIL', priority: false });
+      expect(receivedFor(seeded.attemptIds[1]!)[0]!.topic).toBe(ctx.topics.delivery('SMS', false));
+      const unpublished = await ctx.database.db
+        .selectFrom('outbox')
+        .select(sql<number>`count(*)::int`.as('n'))
+        .where('published_at', 'is', null)
+        .executeTakeFirstOrThrow();
+      expect(unpublished.n).toBe(0);
+    } finally {
+      await r.stop();
+    }
+  });
+
+  it('publishes every row exactly once while two relays compete for the same outbox', async () => {
+    const seeded = await seedNotifications(
+      ctx.database.db,
+      ctx.topics,
+      Array.from({ length: 300 }, (_, i) => ({ kind: 'SECURITY' as const, deliveries: [{ channel: 'PUSH' as const, address: `token-${i}-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx` }] })),
+    );
+    const ids = seeded.flatMap((s) => s.attemptIds);
+    const relays = [relay({ batchSize: 20 }), relay({ batchSize: 20 })];
+    await Promise.all(relays.map((r) => r.start()));
+    try {
+      await pollUntil('all 300 published', () => ids.every((id) => receivedFor(id).length >= 1), { timeoutMs: 30_000 });
+    } finally {
+      await Promise.all(relays.map((r) => r.stop()));
+    }
+    expect(ids.filter((id) => receivedFor(id).length !== 1)).toEqual([]);
+  });
+
+  it('leaves rows Kafka refuses unpublished with the error recorded, and publishes the rest', async () => {
+    await ctx.database.db
+      .insertInto('outbox')
+      .values({ id: crypto.randomUUID(), topic: `${ctx.namespace}.no-such-topic`, message_key: 'k', payload: { hello: 1 }, headers: {} })
+      .execute();
+    const r = relay({ publishers: 1 });
+    await r.start();
+    try {
+      const row = await pollUntil('the failure is recorded', () =>
+        ctx.database.db
+          .selectFrom('outbox')
+          .select(['publish_attempts', 'last_error', 'published_at'])
+          .where('topic', '=', `${ctx.namespace}.no-such-topic`)
+          .where('publish_attempts', '>', 0)
+          .executeTakeFirst(),
+      );
+      expect(row.published_at).toBeNull();
+      expect(row.last_error).toBeTruthy();
+      const seeded = await seedNotification(ctx.database.db, ctx.topics, {
+        deliveries: [{ channel: 'SMS', address: '+821099998888' }],
+      });
+      await pollUntil('a later row still gets through', () => receivedFor(seeded.attemptIds[0]!).length === 1, { timeoutMs: 30_000 });
+    } finally {
+      await r.stop();
+      await ctx.database.db.deleteFrom('outbox').where('topic', '=', `${ctx.namespace}.no-such-topic`).execute();
+    }
+  });
+
+  it('re-drives a due retry once with its current retry count and clears next_attempt_at', async () => {
+    const seeded = await seedNotification(ctx.database.db, ctx.topics, {
+      kind: 'SECURITY',
+      deliveries: [{ channel: 'EMAIL', address: 'retry@example.com' }],
+    });
+    const attemptId = seeded.attemptIds[0]!;
+    await ctx.database.db
+      .updateTable('delivery_attempts')
+      .set({ retry_count: 2, next_attempt_at: new Date(Date.now() - 1_000), failure_reason: 'transient: 503' })
+      .where('id', '=', attemptId)
+      .execute();
+    const r = relay();
+    await r.start();
+    try {
+      await pollUntil('the retry is published', () => receivedFor(attemptId).some((m) => m.value.retryCount === 2));
+    } finally {
+      await r.stop();
+    }
+    const attempt = await ctx.database.db.selectFrom('delivery_attempts').selectAll().where('id', '=', attemptId).executeTakeFirstOrThrow();
+    expect(attempt.next_attempt_at).toBeNull();
+    expect(attempt.status).toBe('PENDING');
+    expect(receivedFor(attemptId).filter((m) => m.value.retryCount === 2)).toHaveLength(1);
+    expect(receivedFor(attemptId)[0]!.topic).toBe(ctx.topics.delivery('EMAIL', true));
+  });
+
+  it('counts an expired dispatch lease as a failed dispatch and exhausts the attempt on its last one', async () => {
+    const seeded = await seedNotification(ctx.database.db, ctx.topics, {
+      kind: 'SECURITY',
+      deliveries: [
+        { channel: 'SMS', address: '+821011112222' },
+        { channel: 'SMS', address: '+821033334444' },
+      ],
+    });
+    const [early, last] = seeded.attemptIds as [string, string];
+    const expired = new Date(Date.now() - 1_000);
+    await ctx.database.db
+      .updateTable('delivery_attempts')
+      .set({ status: 'DISPATCHING', lease_expires_at: expired, retry_count: 0 })
+      .where('id', '=', early)
+      .execute();
+    await ctx.database.db
+      .updateTable('delivery_attempts')
+      .set({ status: 'DISPATCHING', lease_expires_at: expired, retry_count: 4 })
+      .where('id', '=', last)
+      .execute();
+    const r = relay({ backoff: { baseMs: 60_000, maxMs: 60_000 } });
+    const recovered = await r.maintain();
+    expect(recovered.recovered).toBe(2);
+    const rows = await ctx.database.db
+      .selectFrom('delivery_attempts')
+      .select(['id', 'status', 'retry_count', 'next_attempt_at', 'failure_reason', 'lease_expires_at'])
+      .where('id', 'in', [early, last])
+      .execute();
+    const byId = Object.fromEntries(rows.map((row) => [row.id, row]));
+    expect(byId[early]).toMatchObject({ status: 'PENDING', retry_count: 1, lease_expires_at: null });
+    expect(byId[early]!.next_attempt_at!.getTime()).toBeGreaterThan(Date.now());
+    expect(byId[early]!.failure_reason).toMatch(/^transient: dispatch lease expired/);
+    expect(byId[last]).toMatchObject({ status: 'EXHAUSTED', retry_count: 5 });
+    const alerts = await ctx.database.db
+      .selectFrom('outbox')
+      .select('payload')
+      .where('topic', '=', ctx.topics.alertFired)
+      .execute();
+    expect(alerts.map((a) => a.payload)).toContainEqual(
+      expect.objectContaining({ alertType: 'NOTIFY_VENDOR_EXHAUSTED', attemptId: last }),
+    );
+  });
+
+  it('deletes published rows past the retention and idempotency keys older than 24 hours, keeping the rest', async () => {
+    const old = new Date(Date.now() - 2 * 60 * 60 * 1_000);
+    const ids = { oldPublished: crypto.randomUUID(), recentPublished: crypto.randomUUID(), oldUnpublished: crypto.randomUUID() };
+    await ctx.database.db
+      .insertInto('outbox')
+      .values([
+        { id: ids.oldPublished, topic: 't', message_key: null, payload: {}, headers: {}, published_at: old, created_at: old },
+        { id: ids.recentPublished, topic: 't', message_key: null, payload: {}, headers: {}, published_at: new Date() },
+        { id: ids.oldUnpublished, topic: 't', message_key: null, payload: {}, headers: {}, created_at: old, available_at: new Date(Date.now() + 3_600_000) },
+      ])
+      .execute();
+    await ctx.database.db
+      .insertInto('idempotency_keys')
+      .values([
+        { key: 'old-key', notification_id: crypto.randomUUID(), created_at: new Date(Date.now() - 25 * 60 * 60 * 1_000) },
+        { key: 'fresh-key', notification_id: crypto.randomUUID() },
+      ])
+      .execute();
+    const deleted = await relay().housekeep();
+    expect(deleted.idempotencyKeys).toBe(1);
+    const left = await ctx.database.db.selectFrom('outbox').select('id').where('id', 'in', Object.values(ids)).execute();
+    expect(left.map((l) => l.id).sort()).toEqual([ids.recentPublished, ids.oldUnpublished].sort());
+    const keys = await ctx.database.db.selectFrom('idempotency_keys').select('key').execute();
+    expect(keys.map((k) => k.key)).toEqual(['fresh-key']);
+  });
+});

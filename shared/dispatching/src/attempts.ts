@@ -1,0 +1,304 @@
+import { sql } from 'kysely';
+import {
+  failureReason,
+  retryBackoffMs,
+  type AttemptStatus,
+  type BackoffScale,
+  type Channel,
+  type ErrorClass,
+} from '@hub/domain';
+import { insertOutboxRows, newId, type Db, type OutboxMessage, type Tx } from '@hub/db';
+import { makeEvent, type AlertFired, type DeliveryRequested, type Topics, type VendorResult } from '@hub/messaging';
+
+/** An attempt this worker holds in DISPATCHING (what a claim returns). */
+export interface ClaimedAttempt {
+  id: string;
+  notification_id: string;
+  recipient_id: string;
+  channel: Channel;
+  address: string;
+  device_token_id: string | null;
+  priority: boolean;
+  retry_count: number;
+  max_retry: number;
+  fallback_of: string | null;
+  rendered_title: string;
+  rendered_body: string;
+}
+
+export type DispatchOutcome =
+  | { kind: 'succeeded'; vendorMessageId: string }
+  | { kind: 'failed'; errorClass: ErrorClass; detail: string };
+
+export interface OutcomeContext {
+  topics: Topics;
+  now: Date;
+  backoff: BackoffScale;
+  random?: () => number;
+}
+
+const claimedColumns = [
+  'a.id',
+  'a.notification_id',
+  'n.recipient_id',
+  'a.channel',
+  'a.address',
+  'a.device_token_id',
+  'a.priority',
+  'a.retry_count',
+  'a.max_retry',
+  'a.fallback_of',
+  'a.rendered_title',
+  'a.rendered_body',
+] as const;
+
+/**
+ * PENDING → DISPATCHING, only if the attempt is still PENDING at the retry count the message was
+ * written for. A duplicate or stale message (already dispatched, retried since, replayed) matches
+ * no row and gets `undefined`: the caller does nothing.
+ */
+export async function claimAttempt(
+  db: Db,
+  input: { attemptId: string; retryCount: number; leaseMs: number; now: Date },
+): Promise<ClaimedAttempt | undefined> {
+  return db
+    .updateTable('delivery_attempts as a')
+    .from('notifications as n')
+    .set({
+      status: 'DISPATCHING',
+      lease_expires_at: new Date(input.now.getTime() + input.leaseMs),
+      dispatched_at: input.now,
+      updated_at: input.now,
+    })
+    .whereRef('n.id', '=', 'a.notification_id')
+    .where('a.id', '=', input.attemptId)
+    .where('a.status', '=', 'PENDING')
+    .where('a.retry_count', '=', input.retryCount)
+    .returning(claimedColumns)
+    .executeTakeFirst();
+}
+
+/**
+ * Records a dispatch's outcome with the events announcing it, in the caller's transaction:
+ * SUCCEEDED; PENDING with retry_count + 1 and a backed-off next_attempt_at while dispatches
+ * remain; EXHAUSTED after the last one, or at once for a permanent or invalid-recipient error.
+ * Conditional on the attempt still being DISPATCHING at the claimed retry count: returns null
+ * when it is not (its lease expired and the relay recovered it), and writes nothing.
+ */
+export async function recordOutcome(
+  tx: Tx,
+  ctx: OutcomeContext,
+  attempt: ClaimedAttempt,
+  outcome: DispatchOutcome,
+): Promise<AttemptStatus | null> {
+  const { now } = ctx;
+  const base = tx
+    .updateTable('delivery_attempts')
+    .where('id', '=', attempt.id)
+    .where('status', '=', 'DISPATCHING')
+    .where('retry_count', '=', attempt.retry_count);
+  if (outcome.kind === 'succeeded') {
+    const row = await base
+      .set({
+        status: 'SUCCEEDED',
+        vendor_message_id: outcome.vendorMessageId,
+        failure_reason: null,
+        lease_expires_at: null,
+        next_attempt_at: null,
+        completed_at: now,
+        updated_at: now,
+      })
+      .returning('id')
+      .executeTakeFirst();
+    if (!row) return null;
+    await insertOutboxRows(tx, [vendorResult(ctx, attempt, 'SUCCEEDED', attempt.retry_count, outcome.vendorMessageId, null)]);
+    await completeNotificationIfDone(tx, attempt.notification_id, now);
+    return 'SUCCEEDED';
+  }
+
+  const failures = attempt.retry_count + 1;
+  const reason = failureReason(outcome.errorClass, outcome.detail);
+  const exhausted = outcome.errorClass !== 'transient' || failures >= attempt.max_retry;
+  if (!exhausted) {
+    const row = await base
+      .set({
+        status: 'PENDING',
+        retry_count: failures,
+        next_attempt_at: new Date(now.getTime() + retryBackoffMs(failures, ctx.random, 0.2, ctx.backoff)),
+        failure_reason: reason,
+        lease_expires_at: null,
+        updated_at: now,
+      })
+      .returning('id')
+      .executeTakeFirst();
+    return row ? 'PENDING' : null;
+  }
+
+  const row = await base
+    .set({
+      status: 'EXHAUSTED',
+      retry_count: failures,
+      next_attempt_at: null,
+      failure_reason: reason,
+      lease_expires_at: null,
+      completed_at: now,
+      updated_at: now,
+    })
+    .returning('id')
+    .executeTakeFirst();
+  if (!row) return null;
+  await insertOutboxRows(tx, [
+    vendorResult(ctx, attempt, 'EXHAUSTED', failures, null, reason),
+    {
+      topic: ctx.topics.alertFired,
+      key: attempt.notification_id,
+      payload: makeEvent<AlertFired>(
+        'alert.fired',
+        {
+          alertType: 'NOTIFY_VENDOR_EXHAUSTED',
+          attemptId: attempt.id,
+          notificationId: attempt.notification_id,
+          channel: attempt.channel,
+          failureReason: reason,
+        },
+        now,
+      ),
+    },
+  ]);
+  if (attempt.channel === 'PUSH' && outcome.errorClass === 'invalid_recipient') {
+    await disableDeviceToken(tx, attempt, reason, now);
+  }
+  if (attempt.channel === 'KAKAO_ALIMTALK' && attempt.fallback_of === null) {
+    await createSmsFallback(tx, ctx, attempt);
+  }
+  await completeNotificationIfDone(tx, attempt.notification_id, now);
+  return 'EXHAUSTED';
+}
+
+function vendorResult(
+  ctx: OutcomeContext,
+  attempt: ClaimedAttempt,
+  outcome: VendorResult['outcome'],
+  retryCount: number,
+  vendorMessageId: string | null,
+  reason: string | null,
+): OutboxMessage {
+  return {
+    topic: ctx.topics.vendorResult,
+    key: attempt.notification_id,
+    payload: makeEvent<VendorResult>(
+      'notify.vendor.result',
+      {
+        attemptId: attempt.id,
+        notificationId: attempt.notification_id,
+        channel: attempt.channel,
+        outcome,
+        retryCount,
+        vendorMessageId,
+        failureReason: reason,
+      },
+      ctx.now,
+    ),
+  };
+}
+
+/** A token the push service called unregistered is never used again (SPEC §2). */
+async function disableDeviceToken(tx: Tx, attempt: ClaimedAttempt, reason: string, now: Date): Promise<void> {
+  const update = tx.updateTable('device_tokens').set({ active: false, disabled_reason: reason, updated_at: now });
+  if (attempt.device_token_id) await update.where('id', '=', attempt.device_token_id).execute();
+  else await update.where('token', '=', attempt.address).execute();
+}
+
+/**
+ * Kakao's "substitute send": a KAKAO_ALIMTALK attempt that ended EXHAUSTED becomes an SMS
+ * attempt to the recipient's SMS address, if the directory has one and no fallback exists yet.
+ */
+async function createSmsFallback(tx: Tx, ctx: OutcomeContext, attempt: ClaimedAttempt): Promise<void> {
+  const recipient = await tx
+    .selectFrom('recipients')
+    .select('channels')
+    .where('id', '=', attempt.recipient_id)
+    .executeTakeFirst();
+  const sms = recipient?.channels.find((c) => c.type === 'SMS')?.address;
+  if (!sms) return;
+  const existing = await tx
+    .selectFrom('delivery_attempts')
+    .select('id')
+    .where('fallback_of', '=', attempt.id)
+    .executeTakeFirst();
+  if (existing) return;
+  const id = newId();
+  await tx
+    .insertInto('delivery_attempts')
+    .values({
+      id,
+      notification_id: attempt.notification_id,
+      channel: 'SMS',
+      address: sms,
+      status: 'PENDING',
+      priority: attempt.priority,
+      rendered_title: attempt.rendered_title,
+      rendered_body: attempt.rendered_body,
+      sms_segments: Math.max(1, Math.ceil(Buffer.byteLength(attempt.rendered_body, 'utf8') / 90)),
+      fallback_of: attempt.id,
+      created_at: ctx.now,
+      updated_at: ctx.now,
+    })
+    .execute();
+  await insertOutboxRows(tx, [
+    {
+      topic: ctx.topics.delivery('SMS', attempt.priority),
+      key: attempt.recipient_id,
+      payload: makeEvent<DeliveryRequested>(
+        'delivery.requested',
+        { attemptId: id, notificationId: attempt.notification_id, channel: 'SMS', priority: attempt.priority, retryCount: 0 },
+        ctx.now,
+      ),
+    },
+  ]);
+}
+
+/**
+ * FANNED_OUT (or SCHEDULED) → COMPLETED once every attempt is final. The notification row is
+ * locked first, so two attempts finishing at once in different transactions cannot both see
+ * the other as unfinished and leave the notification open forever.
+ */
+async function completeNotificationIfDone(tx: Tx, notificationId: string, now: Date): Promise<void> {
+  const notification = await tx
+    .selectFrom('notifications')
+    .select('status')
+    .where('id', '=', notificationId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!notification || (notification.status !== 'FANNED_OUT' && notification.status !== 'SCHEDULED')) return;
+  await tx
+    .updateTable('notifications')
+    .set({ status: 'COMPLETED', completed_at: now, updated_at: now })
+    .where('id', '=', notificationId)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('delivery_attempts')
+            .select(sql.lit(1).as('one'))
+            .where('notification_id', '=', notificationId)
+            .where('status', 'not in', ['SUCCEEDED', 'EXHAUSTED', 'PERMANENTLY_FAILED']),
+        ),
+      ),
+    )
+    .execute();
+}
+
+/** Attempts stuck in DISPATCHING past their lease (their worker died), locked for recovery. */
+export async function lockExpiredLeases(tx: Tx, now: Date, limit: number): Promise<ClaimedAttempt[]> {
+  return tx
+    .selectFrom('delivery_attempts as a')
+    .innerJoin('notifications as n', 'n.id', 'a.notification_id')
+    .select(claimedColumns)
+    .where('a.status', '=', 'DISPATCHING')
+    .where('a.lease_expires_at', '<', now)
+    .orderBy('a.lease_expires_at')
+    .limit(limit)
+    .forUpdate('a')
+    .skipLocked()
+    .execute();
+}

@@ -1,0 +1,83 @@
+import type { Logger } from 'pino';
+import type { BackoffScale, Channel } from '@hub/domain';
+import type { Db } from '@hub/db';
+import { ConsumerRunner, deliveryRequestedSchema, type DeliveryRequested, type Kafka, type Producer, type Topics } from '@hub/messaging';
+import type { Registry } from '@hub/observability';
+import { createDispatchMetrics, handleDelivery, type DeliveryDeps } from './handle-delivery.ts';
+import type { ProtectedVendor } from './vendor-call.ts';
+
+export interface DispatcherOptions {
+  channel: Channel;
+  db: Db;
+  kafka: Kafka;
+  /** Connected producer for poison messages. */
+  producer: Producer;
+  topics: Topics;
+  vendor: ProtectedVendor;
+  logger: Logger;
+  registry: Registry;
+  clock?: () => Date;
+  /** Messages handled at once from the bulk topic (MARKETING, SERVICE). */
+  bulkConcurrency: number;
+  /** Messages handled at once from the priority topic (SECURITY, TRANSACTIONAL). */
+  priorityConcurrency: number;
+  leaseMs: number;
+  backoff: BackoffScale;
+}
+
+/**
+ * A channel's dispatcher: two independent consumers, one per lane, each with its own
+ * concurrency, so a marketing backlog on the bulk topic never holds a slot an OTP needs.
+ * The priority lane has its own consumer group (`<group>.priority`): kafkajs assigns a group's
+ * partitions as if every member subscribed to every topic, so lanes cannot share a group.
+ */
+export class Dispatcher {
+  private readonly runners: ConsumerRunner<DeliveryRequested>[];
+  private readonly log: Logger;
+
+  constructor(options: DispatcherOptions) {
+    this.log = options.logger.child({ component: 'dispatcher', channel: options.channel });
+    const deps: DeliveryDeps = {
+      db: options.db,
+      topics: options.topics,
+      vendor: options.vendor,
+      clock: options.clock ?? (() => new Date()),
+      logger: this.log,
+      metrics: createDispatchMetrics(options.registry),
+      leaseMs: options.leaseMs,
+      backoff: options.backoff,
+    };
+    const lanes = options.topics.deliveryLanes(options.channel);
+    const group = options.topics.dispatcherGroup(options.channel);
+    const runner = (topic: string, groupId: string, concurrency: number) =>
+      new ConsumerRunner<DeliveryRequested>({
+        kafka: options.kafka,
+        groupId,
+        topics: [topic],
+        schema: deliveryRequestedSchema,
+        handler: (message) => handleDelivery(deps, message.value),
+        dlqProducer: options.producer,
+        dlqTopicOf: options.topics.dlqOf,
+        concurrency,
+        logger: this.log,
+        registry: options.registry,
+      });
+    this.runners = [
+      runner(lanes.priority, `${group}.priority`, options.priorityConcurrency),
+      runner(lanes.bulk, group, options.bulkConcurrency),
+    ];
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.runners.map((r) => r.start()));
+  }
+
+  /** Stops both lanes: in-flight deliveries finish and their offsets are committed. */
+  async stop(): Promise<void> {
+    await Promise.all(this.runners.map((r) => r.stop()));
+  }
+
+  healthy(): boolean {
+    return this.runners.every((r) => r.healthy());
+  }
+}

@@ -1,0 +1,72 @@
+import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import type { ErrorClass } from '@hub/domain';
+import { VendorError, type VendorAccepted, type VendorRequest, type VendorSender } from './types.ts';
+
+export interface SesOptions {
+  region: string;
+  /** Unset in production (the regional endpoint); a fake server in tests. */
+  endpoint?: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  from: string;
+  timeoutMs: number;
+}
+
+/** SES v2 SendEmail error names (API reference) and what they say about a retry. */
+const SES_ERRORS: Record<string, ErrorClass> = {
+  TooManyRequestsException: 'transient',
+  LimitExceededException: 'transient',
+  InternalServiceErrorException: 'transient',
+  MessageRejected: 'permanent',
+  MailFromDomainNotVerifiedException: 'permanent',
+  AccountSuspendedException: 'permanent',
+  SendingPausedException: 'permanent',
+  NotFoundException: 'permanent',
+  BadRequestException: 'permanent',
+};
+
+/** Amazon SES v2 via the AWS SDK; the SDK's own retries are off (the dispatcher's policy retries). */
+export class SesSender implements VendorSender {
+  readonly name = 'ses';
+  private readonly client: SESv2Client;
+  private readonly from: string;
+
+  constructor(options: SesOptions) {
+    this.from = options.from;
+    this.client = new SESv2Client({
+      region: options.region,
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
+      maxAttempts: 1,
+      requestHandler: { requestTimeout: options.timeoutMs, connectionTimeout: options.timeoutMs },
+    });
+  }
+
+  async send(request: VendorRequest): Promise<VendorAccepted> {
+    try {
+      const result = await this.client.send(
+        new SendEmailCommand({
+          FromEmailAddress: this.from,
+          Destination: { ToAddresses: [request.address] },
+          Content: { Simple: { Subject: { Data: request.title }, Body: { Text: { Data: request.body } } } },
+        }),
+      );
+      if (!result.MessageId) throw new VendorError('transient', 'ses answered without a MessageId');
+      return { vendorMessageId: result.MessageId };
+    } catch (err) {
+      if (err instanceof VendorError) throw err;
+      const e = err as { name?: string; message?: string; $fault?: string; $metadata?: { httpStatusCode?: number } };
+      const status = e.$metadata?.httpStatusCode;
+      let errorClass: ErrorClass = (e.name && SES_ERRORS[e.name]) || (e.$fault === 'client' ? 'permanent' : 'transient');
+      // SES refuses a malformed or suppressed recipient with BadRequest naming the address.
+      if (e.name === 'BadRequestException' && /address|recipient|suppress/i.test(e.message ?? '')) {
+        errorClass = 'invalid_recipient';
+      }
+      throw new VendorError(errorClass, `ses ${status ?? 'no response'} ${e.name ?? 'error'}`, { cause: err });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+}

@@ -1,0 +1,52 @@
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { ErrorClass } from '@hub/domain';
+import { VendorError, type VendorAccepted, type VendorRequest, type VendorSender } from './types.ts';
+
+export interface SmtpOptions {
+  /** smtp://user:pass@host:port or smtps://… */
+  url: string;
+  from: string;
+  timeoutMs: number;
+}
+
+/** SMTP via nodemailer: 4xx replies are transient, 5xx permanent, a refused mailbox (RCPT 550/551/553) invalid. */
+export class SmtpSender implements VendorSender {
+  readonly name = 'smtp';
+  private readonly transport: Transporter;
+  private readonly from: string;
+
+  constructor(options: SmtpOptions) {
+    this.from = options.from;
+    this.transport = nodemailer.createTransport(options.url, {
+      pool: true,
+      connectionTimeout: options.timeoutMs,
+      greetingTimeout: options.timeoutMs,
+      socketTimeout: options.timeoutMs,
+    } as object);
+  }
+
+  async send(request: VendorRequest): Promise<VendorAccepted> {
+    try {
+      const info = await this.transport.sendMail({
+        from: this.from,
+        to: request.address,
+        subject: request.title,
+        text: request.body,
+        headers: { 'X-Notification-Hub-Attempt': request.attemptId },
+      });
+      return { vendorMessageId: String(info.messageId) };
+    } catch (err) {
+      const e = err as { responseCode?: number; command?: string; code?: string };
+      const code = e.responseCode;
+      let errorClass: ErrorClass = 'transient';
+      if (code !== undefined && code >= 500) {
+        errorClass = e.command === 'RCPT TO' && [550, 551, 553].includes(code) ? 'invalid_recipient' : 'permanent';
+      }
+      throw new VendorError(errorClass, `smtp ${code ?? e.code ?? 'error'}${e.command ? ` on ${e.command}` : ''}`, { cause: err });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.transport.close();
+  }
+}
