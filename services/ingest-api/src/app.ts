@@ -1,25 +1,41 @@
 import express, { type Express } from 'express';
-import type { Redis } from 'ioredis';
-import type { Logger } from 'pino';
-import type { Db } from '@hub/db';
-import { httpMetrics, notFoundHandler, opsRouter, problemHandler } from '@hub/http';
-import type { Readiness, Registry } from '@hub/observability';
+import { httpMetrics, notFoundHandler, openApiRoutes, opsRouter, problemHandler } from '@hub/http';
+import { createTopics } from '@hub/messaging';
+import { callerAuth } from './auth.ts';
+import type { Deps, IngestDeps } from './deps.ts';
+import { createIngestMetrics } from './metrics.ts';
+import { ingestOpenApi } from './openapi-document.ts';
+import { deviceRoutes } from './routes/devices.ts';
+import { deliveryRoutes } from './routes/deliveries.ts';
+import { notificationRoutes } from './routes/notifications.ts';
+import { preferenceRoutes, recipientRoutes } from './routes/recipients.ts';
+import { templateRoutes } from './routes/templates.ts';
 
-export interface IngestDeps {
-  db: Db;
-  redis: Redis;
-  logger: Logger;
-  registry: Registry;
-  readiness: Readiness;
-  clock: () => Date;
-}
+export type { IngestDeps } from './deps.ts';
 
 /** The ingest-api express app, without `listen` (tests drive it through supertest). */
-export function createApp(deps: IngestDeps): Express {
+export function createApp(ingest: IngestDeps): Express {
+  const deps: Deps = { ...ingest, topics: createTopics(ingest.config.KAFKA_TOPIC_NAMESPACE), metrics: createIngestMetrics(ingest.registry) };
   const app = express();
   app.disable('x-powered-by');
+  app.set('query parser', 'simple');
   app.use(httpMetrics(deps.registry));
   app.use(opsRouter(deps));
+  app.use(openApiRoutes({ document: () => ingestOpenApi({ authenticated: deps.config.INGEST_JWKS_URL !== undefined }) }));
+
+  const api = express.Router();
+  // Before the JSON parser: the receipt route needs the raw bytes it was signed over.
+  api.use(deliveryRoutes(deps));
+  api.use(express.json({ limit: deps.config.BODY_LIMIT_BYTES, type: () => true }));
+  const auth = callerAuth(deps.config);
+  api.use(['/notifications', '/templates', '/recipients'], auth);
+  api.use(notificationRoutes(deps));
+  api.use(recipientRoutes(deps));
+  api.use(preferenceRoutes(deps));
+  api.use(deviceRoutes(deps));
+  api.use(templateRoutes(deps));
+  app.use('/api/v1', api);
+
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));
   return app;

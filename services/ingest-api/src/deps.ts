@@ -1,0 +1,25 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Db } from '@hub/db';
+import type { Topics } from '@hub/messaging';
+import type { Readiness, Registry } from '@hub/observability';
+import type { IngestConfig } from './config.ts';
+import type { IngestMetrics } from './metrics.ts';
+
+/** What main.ts (or a test) hands to createApp. */
+export interface IngestDeps {
+  db: Db;
+  /** A client whose keyPrefix is REDIS_KEY_PREFIX: every key below is relative to it. */
+  redis: Redis;
+  logger: Logger;
+  registry: Registry;
+  readiness: Readiness;
+  clock: () => Date;
+  config: IngestConfig;
+}
+
+/** Everything a use case may pick from (createApp derives topics and metrics). */
+export interface Deps extends IngestDeps {
+  topics: Topics;
+  metrics: IngestMetrics;
+}

@@ -1,0 +1,170 @@
+import { z } from 'zod';
+import { openApiDocument, type OpenApiRoute } from '@hub/http';
+import {
+  ackBody,
+  ackParams,
+  ackResponse,
+  createTemplateBody,
+  deviceResponse,
+  historyQuery,
+  historyResponse,
+  idParams,
+  idempotencyHeaders,
+  listTemplatesQuery,
+  notificationDetail,
+  preferencesParams,
+  preferencesResponse,
+  putPreferencesBody,
+  putRecipientBody,
+  recipientParams,
+  recipientResponse,
+  registerDeviceBody,
+  sendNotificationBody,
+  sendNotificationResponse,
+  templateResponse,
+} from './schemas.ts';
+
+const bad = { 400: { description: 'invalid input (errors name each field)' } };
+
+/** The ingest-api OpenAPI 3.1 document, from the same zod schemas the routes validate with. */
+export function ingestOpenApi(options: { authenticated: boolean }): Record<string, unknown> {
+  const security = options.authenticated ? ['bearer'] : undefined;
+  const guarded = (route: OpenApiRoute): OpenApiRoute =>
+    security ? { ...route, security, responses: { ...route.responses, 401: { description: 'missing or invalid Bearer JWT' } } } : route;
+  const routes: OpenApiRoute[] = [
+    guarded({
+      method: 'post',
+      path: '/notifications',
+      tags: ['notifications'],
+      summary: 'Send a notification',
+      description: 'Resolves channels from preferences and quiet hours, applies the rate limit and writes notification, attempts and outbox rows in one transaction.',
+      headers: z.object({ 'Idempotency-Key': idempotencyHeaders.shape['idempotency-key'] }),
+      body: sendNotificationBody,
+      responses: {
+        202: { description: 'FANNED_OUT, or SCHEDULED with scheduledFor', schema: sendNotificationResponse },
+        200: { description: 'SUPPRESSED with suppressionReason', schema: sendNotificationResponse },
+        ...bad,
+        404: { description: 'RECIPIENT_NOT_FOUND or TEMPLATE_NOT_FOUND' },
+        409: { description: 'DUPLICATE_REQUEST (body names the original notificationId)' },
+        413: { description: 'PAYLOAD_TOO_LARGE' },
+        429: { description: 'RATE_LIMIT_EXCEEDED with Retry-After and retryAfterMillis' },
+      },
+    }),
+    guarded({
+      method: 'get',
+      path: '/notifications/me',
+      tags: ['notifications'],
+      summary: "A recipient's notifications, newest first (keyset cursor)",
+      query: historyQuery,
+      responses: { 200: { description: 'one page', schema: historyResponse }, ...bad },
+    }),
+    guarded({
+      method: 'get',
+      path: '/notifications/:id',
+      tags: ['notifications'],
+      summary: 'A notification with its delivery attempts (masked addresses)',
+      params: idParams,
+      responses: { 200: { description: 'the notification', schema: notificationDetail }, ...bad, 404: { description: 'NOT_FOUND' } },
+    }),
+    guarded({
+      method: 'put',
+      path: '/recipients/:id',
+      tags: ['recipients'],
+      summary: "Create or replace a recipient's directory entry",
+      params: recipientParams,
+      body: putRecipientBody,
+      responses: { 201: { description: 'created', schema: recipientResponse }, 200: { description: 'replaced', schema: recipientResponse }, ...bad },
+    }),
+    guarded({
+      method: 'get',
+      path: '/recipients/:id',
+      tags: ['recipients'],
+      summary: 'A recipient',
+      params: recipientParams,
+      responses: { 200: { description: 'the recipient', schema: recipientResponse }, ...bad, 404: { description: 'RECIPIENT_NOT_FOUND' } },
+    }),
+    {
+      method: 'put',
+      path: '/users/:recipientId/preferences',
+      tags: ['preferences'],
+      summary: 'Partially update preferences; returns the effective preferences',
+      params: preferencesParams,
+      body: putPreferencesBody,
+      responses: { 200: { description: 'effective preferences', schema: preferencesResponse }, ...bad, 404: { description: 'RECIPIENT_NOT_FOUND' } },
+    },
+    {
+      method: 'get',
+      path: '/users/:recipientId/preferences',
+      tags: ['preferences'],
+      summary: 'Effective preferences (defaults applied)',
+      params: preferencesParams,
+      responses: { 200: { description: 'effective preferences', schema: preferencesResponse }, ...bad, 404: { description: 'RECIPIENT_NOT_FOUND' } },
+    },
+    {
+      method: 'post',
+      path: '/devices',
+      tags: ['devices'],
+      summary: 'Register a device token (an existing token returns its registration)',
+      body: registerDeviceBody,
+      responses: {
+        201: { description: 'registered', schema: deviceResponse },
+        200: { description: 'already registered', schema: deviceResponse },
+        ...bad,
+        404: { description: 'RECIPIENT_NOT_FOUND' },
+      },
+    },
+    {
+      method: 'delete',
+      path: '/devices/:id',
+      tags: ['devices'],
+      summary: 'Unregister a device',
+      params: idParams,
+      responses: { 204: { description: 'unregistered' }, ...bad, 404: { description: 'NOT_FOUND' } },
+    },
+    guarded({
+      method: 'post',
+      path: '/templates',
+      tags: ['templates'],
+      summary: 'Create a template version',
+      body: createTemplateBody,
+      responses: { 201: { description: 'created', schema: templateResponse }, ...bad, 409: { description: 'CONFLICT: (key, locale, channelType) exists' } },
+    }),
+    guarded({
+      method: 'get',
+      path: '/templates',
+      tags: ['templates'],
+      summary: 'Every version of a template key',
+      query: listTemplatesQuery,
+      responses: { 200: { description: 'versions', schema: z.object({ items: z.array(templateResponse) }) }, ...bad },
+    }),
+    {
+      method: 'post',
+      path: '/deliveries/:attemptId/ack',
+      tags: ['deliveries'],
+      summary: 'Vendor delivery receipt (HMAC-signed)',
+      description:
+        'X-Notification-Hub-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>. Unknown vendor, missing secret, skew > 300 s, mismatch or replay → 401.',
+      params: ackParams,
+      headers: z.object({
+        'X-Notification-Hub-Vendor': z.enum(['fcm', 'ses', 'twilio', 'kakao']),
+        'X-Notification-Hub-Timestamp': z.string().describe('epoch milliseconds'),
+        'X-Notification-Hub-Signature': z.string().describe('v1=<lowercase hex>'),
+      }),
+      body: ackBody,
+      responses: {
+        202: { description: 'applied, or ignored when the attempt was already final', schema: ackResponse },
+        ...bad,
+        401: { description: 'signature, timestamp, vendor or replay check failed' },
+        404: { description: 'unknown attempt' },
+      },
+    },
+  ];
+  return openApiDocument({
+    title: 'Notification Hub ingest API',
+    version: '1.0.0',
+    description: 'Send notifications, manage recipients, preferences, devices and templates, receive vendor receipts.',
+    basePath: '/api/v1',
+    routes,
+    ...(security ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } } : {}),
+  });
+}

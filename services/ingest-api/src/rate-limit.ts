@@ -1,0 +1,59 @@
+import type { Redis } from 'ioredis';
+import type { Channel } from '@hub/domain';
+import { ensureScript } from './redis-script.ts';
+
+/**
+ * Sliding-window log per recipient × channel, all-or-nothing across the keys of one request:
+ * every key is checked first, and only if all have room is the request recorded in all of
+ * them. Denied → `{denied index (1-based), ms until the oldest entry of that key leaves the
+ * window}`; nothing is recorded. One script = atomic: concurrent requests cannot both take the
+ * last slot. ARGV: now (ms), window (ms), member, then one limit per key.
+ */
+const RATE_LIMIT_LUA = `
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local member = ARGV[3]
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if redis.call('ZCARD', key) >= tonumber(ARGV[3 + i]) then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    local retry = window
+    if oldest[2] then retry = tonumber(oldest[2]) + window - now end
+    if retry < 1 then retry = 1 end
+    return {i, retry}
+  end
+end
+for _, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, member)
+  redis.call('PEXPIRE', key, window)
+end
+return {0, 0}
+`;
+
+const run = ensureScript(RATE_LIMIT_LUA);
+
+export type RateLimitResult = { allowed: true } | { allowed: false; channel: Channel; retryAfterMs: number };
+
+const key = (recipientId: string, channel: Channel) => `rl:${channel}:${recipientId}`;
+
+export async function consumeRateLimit(
+  redis: Redis,
+  input: { recipientId: string; channels: Channel[]; limits: Record<Channel, number>; windowMs: number; now: Date; member: string },
+): Promise<RateLimitResult> {
+  if (input.channels.length === 0) return { allowed: true };
+  const [index, retry] = (await run(
+    redis,
+    input.channels.map((c) => key(input.recipientId, c)),
+    [input.now.getTime(), input.windowMs, input.member, ...input.channels.map((c) => input.limits[c])],
+  )) as [number, number];
+  if (index === 0) return { allowed: true };
+  return { allowed: false, channel: input.channels[index - 1]!, retryAfterMs: retry };
+}
+
+/** Gives back what `consumeRateLimit` took, when the request then fails before commit. */
+export async function refundRateLimit(redis: Redis, input: { recipientId: string; channels: Channel[]; member: string }): Promise<void> {
+  if (input.channels.length === 0) return;
+  const pipeline = redis.multi();
+  for (const channel of input.channels) pipeline.zrem(key(input.recipientId, channel), input.member);
+  await pipeline.exec();
+}

@@ -1,0 +1,36 @@
+import { Router } from 'express';
+import type { Deps } from '../deps.ts';
+import { preferencesParams, putPreferencesBody, putRecipientBody, recipientParams } from '../schemas.ts';
+import { getRecipient } from '../usecases/get-recipient.ts';
+import { getPreferences, updatePreferences } from '../usecases/preferences.ts';
+import { putRecipient } from '../usecases/put-recipient.ts';
+import { parseInput } from '../validation.ts';
+
+export function recipientRoutes(deps: Deps): Router {
+  const router = Router();
+  router.put('/recipients/:id', async (req, res) => {
+    const { id } = parseInput(recipientParams, req.params, 'params');
+    const body = parseInput(putRecipientBody, req.body, 'body');
+    const result = await putRecipient(deps, { id, ...body });
+    res.status(result.created ? 201 : 200).json(result.recipient);
+  });
+  router.get('/recipients/:id', async (req, res) => {
+    const { id } = parseInput(recipientParams, req.params, 'params');
+    res.json(await getRecipient(deps, { id }));
+  });
+  return router;
+}
+
+export function preferenceRoutes(deps: Deps): Router {
+  const router = Router();
+  router.put('/users/:recipientId/preferences', async (req, res) => {
+    const { recipientId } = parseInput(preferencesParams, req.params, 'params');
+    const change = parseInput(putPreferencesBody, req.body, 'body');
+    res.json(await updatePreferences(deps, { recipientId, change }));
+  });
+  router.get('/users/:recipientId/preferences', async (req, res) => {
+    const { recipientId } = parseInput(preferencesParams, req.params, 'params');
+    res.json(await getPreferences(deps, { recipientId }));
+  });
+  return router;
+}

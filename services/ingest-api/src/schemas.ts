@@ -1,0 +1,233 @@
+import { z } from 'zod';
+import {
+  CHANNELS,
+  KINDS,
+  LOCALE_PATTERN,
+  HH_MM_PATTERN,
+  NOTIFICATION_STATUSES,
+  ATTEMPT_STATUSES,
+  QUIET_HOURS_POLICIES,
+  SMS_BODY_MAX,
+  SUPPRESSION_REASONS,
+  TEMPLATE_BODY_MAX,
+  TEMPLATE_KEY_PATTERN,
+  TEMPLATE_TITLE_MAX,
+  addressRule,
+  isValidAddress,
+  isValidTimeZone,
+  normalizeLocale,
+} from '@hub/domain';
+
+// The zod schemas every route validates with; the OpenAPI document is generated from them.
+
+export const recipientId = z.string().trim().min(1).max(128).describe('recipient id (trimmed, 1-128 chars)');
+const uuid = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a UUID');
+const timezone = z
+  .string()
+  .trim()
+  .refine(isValidTimeZone, { message: 'must be an IANA time zone such as Asia/Seoul' })
+  .describe('IANA time zone');
+const locale = z
+  .string()
+  .transform(normalizeLocale)
+  .pipe(z.string().regex(LOCALE_PATTERN, 'must look like ko-kr or en'))
+  .describe('locale, trimmed and lowercased (ko-kr)');
+
+export const idempotencyHeaders = z.object({
+  'idempotency-key': z.string().min(1, 'Idempotency-Key header is required').max(128),
+});
+
+export const sendNotificationBody = z
+  .object({
+    recipientId,
+    kind: z.enum(KINDS),
+    title: z.string().min(1).max(200).optional(),
+    body: z.string().min(1).max(4000).optional(),
+    templateKey: z.string().regex(TEMPLATE_KEY_PATTERN, 'must look like auth.otp.v1').optional(),
+    payload: z.record(z.string().min(1).max(128), z.string().max(4000)).default({}),
+    onQuietHours: z.enum(QUIET_HOURS_POLICIES).default('SUPPRESS'),
+  })
+  .superRefine((value, ctx) => {
+    const direct = value.title !== undefined || value.body !== undefined;
+    if (value.templateKey !== undefined && direct) {
+      ctx.addIssue({ code: 'custom', path: ['templateKey'], message: 'give either templateKey or title and body, not both' });
+    } else if (value.templateKey === undefined) {
+      if (value.title === undefined) ctx.addIssue({ code: 'custom', path: ['title'], message: 'title is required without templateKey' });
+      if (value.body === undefined) ctx.addIssue({ code: 'custom', path: ['body'], message: 'body is required without templateKey' });
+    }
+  });
+export type SendNotificationBody = z.infer<typeof sendNotificationBody>;
+
+export const sendNotificationResponse = z.object({
+  notificationId: z.string(),
+  status: z.enum(['FANNED_OUT', 'SCHEDULED', 'SUPPRESSED']),
+  dispatchedChannels: z.array(z.enum(CHANNELS)).describe('one entry per delivery; PUSH once per device'),
+  suppressionReason: z.enum(SUPPRESSION_REASONS).nullable(),
+  scheduledFor: z.string().nullable().optional(),
+});
+
+export const historyQuery = z.object({
+  recipientId,
+  cursor: uuid.optional().describe('the last notificationId of the previous page'),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+export const historyResponse = z.object({
+  items: z.array(
+    z.object({ notificationId: z.string(), title: z.string().nullable(), kind: z.enum(KINDS), status: z.enum(NOTIFICATION_STATUSES), createdAt: z.string() }),
+  ),
+  nextCursor: z.string().nullable(),
+});
+
+export const idParams = z.object({ id: uuid });
+
+export const notificationDetail = z.object({
+  notificationId: z.string(),
+  recipientId: z.string(),
+  kind: z.enum(KINDS),
+  status: z.enum(NOTIFICATION_STATUSES),
+  title: z.string().nullable(),
+  body: z.string().nullable(),
+  templateKey: z.string().nullable(),
+  suppressionReason: z.string().nullable(),
+  scheduledFor: z.string().nullable(),
+  createdAt: z.string(),
+  completedAt: z.string().nullable(),
+  attempts: z.array(
+    z.object({
+      attemptId: z.string(),
+      channel: z.enum(CHANNELS),
+      address: z.string().describe('masked'),
+      status: z.enum(ATTEMPT_STATUSES),
+      retryCount: z.number(),
+      smsSegments: z.number().nullable(),
+      vendorMessageId: z.string().nullable(),
+      failureReason: z.string().nullable(),
+      createdAt: z.string(),
+      updatedAt: z.string(),
+      dispatchedAt: z.string().nullable(),
+      completedAt: z.string().nullable(),
+    }),
+  ),
+});
+
+const directoryChannel = z
+  .object({
+    type: z.enum(['EMAIL', 'SMS', 'KAKAO_ALIMTALK']),
+    address: z.string().trim().min(1),
+  })
+  .superRefine((value, ctx) => {
+    if (!isValidAddress(value.type, value.address)) ctx.addIssue({ code: 'custom', path: ['address'], message: addressRule(value.type) });
+  });
+
+export const recipientParams = z.object({ id: recipientId });
+
+export const putRecipientBody = z.object({
+  channels: z.array(directoryChannel).max(20),
+  locale: locale.optional(),
+  timezone: timezone.optional(),
+});
+
+export const recipientResponse = z.object({
+  id: z.string(),
+  channels: z.array(z.object({ type: z.enum(['EMAIL', 'SMS', 'KAKAO_ALIMTALK']), address: z.string() })),
+  locale: z.string(),
+  timezone: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export const preferencesParams = z.object({ recipientId });
+
+export const putPreferencesBody = z
+  .object({
+    kind: z.enum(KINDS).optional(),
+    allowed: z.boolean().optional(),
+    preferredChannels: z.array(z.enum(CHANNELS)).max(4).optional(),
+    quietStart: z.string().regex(HH_MM_PATTERN, 'must be HH:mm').optional(),
+    quietEnd: z.string().regex(HH_MM_PATTERN, 'must be HH:mm').optional(),
+    disableQuietHours: z.boolean().optional(),
+    timezone: timezone.nullable().optional(),
+  })
+  .superRefine((value, ctx) => {
+    if (value.kind === undefined) {
+      if (value.allowed !== undefined) ctx.addIssue({ code: 'custom', path: ['allowed'], message: 'allowed needs kind' });
+      if (value.preferredChannels !== undefined) ctx.addIssue({ code: 'custom', path: ['preferredChannels'], message: 'preferredChannels needs kind' });
+    }
+  });
+export type PutPreferencesBody = z.infer<typeof putPreferencesBody>;
+
+export const preferencesResponse = z.object({
+  recipientId: z.string(),
+  kinds: z.record(z.enum(KINDS), z.object({ allowed: z.boolean(), mandatory: z.boolean(), preferredChannels: z.array(z.enum(CHANNELS)) })),
+  quietHours: z.object({ enabled: z.boolean(), start: z.string(), end: z.string() }),
+  timezone: z.string(),
+});
+
+export const registerDeviceBody = z.object({
+  recipientId,
+  platform: z.enum(['ANDROID', 'IOS', 'WEB']),
+  token: z
+    .string()
+    .trim()
+    .min(32)
+    .max(256)
+    .regex(/^\S+$/, 'must not contain spaces'),
+});
+
+export const deviceResponse = z.object({
+  id: z.string(),
+  recipientId: z.string(),
+  platform: z.enum(['ANDROID', 'IOS', 'WEB']),
+  active: z.boolean(),
+  createdAt: z.string(),
+});
+
+export const createTemplateBody = z
+  .object({
+    key: z.string().regex(TEMPLATE_KEY_PATTERN, 'must look like auth.otp.v1'),
+    locale,
+    channelType: z.enum(CHANNELS),
+    titleTemplate: z.string().min(1).max(TEMPLATE_TITLE_MAX),
+    bodyTemplate: z.string().min(1).max(TEMPLATE_BODY_MAX),
+  })
+  .superRefine((value, ctx) => {
+    if (value.channelType === 'SMS' && value.bodyTemplate.length > SMS_BODY_MAX) {
+      ctx.addIssue({ code: 'custom', path: ['bodyTemplate'], message: `SMS bodies are at most ${SMS_BODY_MAX} characters` });
+    }
+  });
+
+export const templateResponse = z.object({
+  id: z.string(),
+  key: z.string(),
+  locale: z.string(),
+  channelType: z.enum(CHANNELS),
+  titleTemplate: z.string(),
+  bodyTemplate: z.string(),
+  createdAt: z.string(),
+});
+
+export const listTemplatesQuery = z.object({ key: z.string().regex(TEMPLATE_KEY_PATTERN, 'must look like auth.otp.v1') });
+
+export const VENDORS = ['fcm', 'ses', 'twilio', 'kakao'] as const;
+export type Vendor = (typeof VENDORS)[number];
+
+export const ackHeaders = z.object({
+  'x-notification-hub-vendor': z.string(),
+  'x-notification-hub-timestamp': z.string(),
+  'x-notification-hub-signature': z.string(),
+});
+
+export const ackParams = z.object({ attemptId: uuid });
+
+export const ackBody = z.object({
+  success: z.boolean(),
+  vendorMessageId: z.string().min(1).max(256).optional(),
+  failureReason: z.string().min(1).max(1000).optional(),
+});
+
+export const ackResponse = z.object({
+  attemptId: z.string(),
+  status: z.enum(ATTEMPT_STATUSES),
+  applied: z.boolean().describe('false when the attempt was already final (receipt ignored)'),
+});

@@ -1,0 +1,334 @@
+import {
+  PRIORITY_KINDS,
+  effectivePreferences,
+  missingVariables,
+  renderTemplate,
+  resolveChannels,
+  smsSegments,
+  type Channel,
+  type ResolvedDelivery,
+  type SuppressionReason,
+} from '@hub/domain';
+import { insertOutboxRows, newId, recordAudit, type NewDeliveryAttempt, type Template, type Tx } from '@hub/db';
+import { AppError, badRequest, notFound } from '@hub/http';
+import { makeEvent, type DeliveryRequested, type NotificationFannedOut } from '@hub/messaging';
+import type { Deps } from '../deps.ts';
+import { claimIdempotencyKey, releaseIdempotencyKey, rememberIdempotencyKey } from '../idempotency.ts';
+import { consumeRateLimit, refundRateLimit } from '../rate-limit.ts';
+import type { SendNotificationBody } from '../schemas.ts';
+
+export interface SendNotificationResult {
+  notificationId: string;
+  status: 'FANNED_OUT' | 'SCHEDULED' | 'SUPPRESSED';
+  dispatchedChannels: Channel[];
+  suppressionReason: SuppressionReason | null;
+  scheduledFor: Date | null;
+}
+
+export const duplicateRequest = (notificationId: string) =>
+  new AppError({
+    code: 'DUPLICATE_REQUEST',
+    status: 409,
+    message: 'this Idempotency-Key was already used',
+    details: { notificationId },
+  });
+
+/** Postgres already holds the key (Redis lost it): the request is a duplicate of that notification. */
+class KeyTakenInDatabase extends Error {
+  readonly notificationId: string;
+  constructor(notificationId: string) {
+    super('idempotency key exists in postgres');
+    this.notificationId = notificationId;
+  }
+}
+
+type Pick_ = Pick<Deps, 'db' | 'redis' | 'clock' | 'config' | 'topics' | 'metrics' | 'logger'>;
+
+/**
+ * POST /notifications. Order matters: claim the key (Redis SET NX), resolve channels and render,
+ * take the rate limit for every channel at once, then write notification + attempts + outbox +
+ * audit in one transaction whose first insert is the key's Postgres row (the guarantee).
+ * Anything failing before commit releases the key and refunds the rate limit.
+ */
+export async function sendNotification(deps: Pick_, input: { idempotencyKey: string; body: SendNotificationBody }): Promise<SendNotificationResult> {
+  const { redis, config } = deps;
+  const notificationId = newId();
+  const claim = await claimIdempotencyKey(redis, input.idempotencyKey, notificationId, config.IDEMPOTENCY_TTL_SECONDS);
+  if (!claim.claimed) {
+    deps.metrics.idempotencyConflicts.inc();
+    throw duplicateRequest(claim.notificationId);
+  }
+  let committed = false;
+  try {
+    const result = await accept(deps, { ...input, notificationId });
+    committed = true;
+    return result;
+  } catch (err) {
+    if (err instanceof KeyTakenInDatabase) {
+      committed = true; // the key is legitimately taken: keep it, pointing at its owner
+      await rememberIdempotencyKey(redis, input.idempotencyKey, err.notificationId, config.IDEMPOTENCY_TTL_SECONDS);
+      deps.metrics.idempotencyConflicts.inc();
+      throw duplicateRequest(err.notificationId);
+    }
+    throw err;
+  } finally {
+    if (!committed) {
+      await releaseIdempotencyKey(redis, input.idempotencyKey, notificationId).catch((err: unknown) =>
+        deps.logger.warn({ err, notificationId }, 'could not release idempotency key'),
+      );
+    }
+  }
+}
+
+interface Rendered {
+  delivery: ResolvedDelivery;
+  title: string;
+  body: string;
+}
+
+async function accept(deps: Pick_, input: { idempotencyKey: string; body: SendNotificationBody; notificationId: string }): Promise<SendNotificationResult> {
+  const { db, config } = deps;
+  const { body, notificationId } = input;
+  const now = deps.clock();
+
+  const [recipient, stored, devices] = await Promise.all([
+    db.selectFrom('recipients').select(['id', 'channels', 'locale', 'timezone']).where('id', '=', body.recipientId).executeTakeFirst(),
+    db
+      .selectFrom('recipient_preferences')
+      .select(['quiet_hours_enabled', 'quiet_start', 'quiet_end', 'timezone', 'kinds'])
+      .where('recipient_id', '=', body.recipientId)
+      .executeTakeFirst(),
+    db
+      .selectFrom('device_tokens')
+      .select(['id', 'token', 'active'])
+      .where('recipient_id', '=', body.recipientId)
+      .where('active', '=', true)
+      .orderBy('id')
+      .execute(),
+  ]);
+  if (!recipient) throw notFound('RECIPIENT_NOT_FOUND', `recipient ${body.recipientId} does not exist`);
+
+  const preferences = effectivePreferences(
+    stored
+      ? { quietHoursEnabled: stored.quiet_hours_enabled, quietStart: stored.quiet_start, quietEnd: stored.quiet_end, timezone: stored.timezone, kinds: stored.kinds }
+      : null,
+    recipient.timezone,
+  );
+  const resolution = resolveChannels({
+    kind: body.kind,
+    now,
+    channels: recipient.channels,
+    devices,
+    preferences,
+    onQuietHours: body.onQuietHours,
+  });
+
+  let rendered: Rendered[] = [];
+  if (body.templateKey !== undefined) {
+    const templates = await db
+      .selectFrom('templates')
+      .selectAll()
+      .where('key', '=', body.templateKey)
+      .where('locale', 'in', [recipient.locale, config.DEFAULT_LOCALE])
+      .execute();
+    if (templates.length === 0 && !(await templateKeyExists(deps, body.templateKey))) {
+      throw notFound('TEMPLATE_NOT_FOUND', `no template ${body.templateKey}`);
+    }
+    rendered = renderFromTemplates(resolution.deliveries, templates, recipient.locale, body);
+    if (resolution.deliveries.length > 0 && rendered.length === 0) {
+      throw notFound(
+        'TEMPLATE_NOT_FOUND',
+        `no template ${body.templateKey} in ${recipient.locale} or ${config.DEFAULT_LOCALE} for ${[...new Set(resolution.deliveries.map((d) => d.channel))].join(', ')}`,
+      );
+    }
+  } else {
+    rendered = resolution.deliveries.map((delivery) => ({ delivery, title: body.title!, body: body.body! }));
+  }
+
+  // The resolver may have found channels, but templates may exist for none of them (handled
+  // above); otherwise an empty list here means the notification is suppressed.
+  const status = rendered.length === 0 ? 'SUPPRESSED' : resolution.outcome;
+  const suppressionReason = status === 'SUPPRESSED' ? (resolution.suppressionReason ?? 'NO_ELIGIBLE_CHANNEL') : null;
+  const scheduledFor = status === 'SCHEDULED' ? resolution.scheduledFor : null;
+  const channels = [...new Set(rendered.map((r) => r.delivery.channel))];
+
+  const limited = await consumeRateLimit(deps.redis, {
+    recipientId: body.recipientId,
+    channels,
+    limits: {
+      PUSH: config.RATE_LIMIT_PUSH,
+      EMAIL: config.RATE_LIMIT_EMAIL,
+      SMS: config.RATE_LIMIT_SMS,
+      KAKAO_ALIMTALK: config.RATE_LIMIT_KAKAO_ALIMTALK,
+    },
+    windowMs: config.RATE_LIMIT_WINDOW_MS,
+    now,
+    member: notificationId,
+  });
+  if (!limited.allowed) {
+    deps.metrics.rateLimitDenials.inc({ channel: limited.channel });
+    throw new AppError({
+      code: 'RATE_LIMIT_EXCEEDED',
+      status: 429,
+      message: `rate limit for ${limited.channel} exceeded`,
+      retriable: true,
+      headers: { 'Retry-After': String(Math.max(1, Math.ceil(limited.retryAfterMs / 1000))) },
+      details: { channel: limited.channel, retryAfterMillis: limited.retryAfterMs },
+    });
+  }
+
+  try {
+    await db.transaction().execute((tx) =>
+      write(tx, deps, { ...input, now, rendered, status, suppressionReason, scheduledFor }),
+    );
+  } catch (err) {
+    await refundRateLimit(deps.redis, { recipientId: body.recipientId, channels, member: notificationId }).catch(() => {});
+    throw err;
+  }
+
+  deps.metrics.notifications.inc({ kind: body.kind, outcome: status.toLowerCase() });
+  return {
+    notificationId,
+    status,
+    dispatchedChannels: rendered.map((r) => r.delivery.channel),
+    suppressionReason,
+    scheduledFor,
+  };
+}
+
+async function templateKeyExists(deps: Pick_, key: string): Promise<boolean> {
+  const row = await deps.db.selectFrom('templates').select('id').where('key', '=', key).limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * Per delivery, the template for (key, recipient locale, channel), else the default locale.
+ * A channel with no template in either locale is skipped (the sender decides which channels a
+ * template covers); every placeholder of the templates used must be in the payload.
+ */
+function renderFromTemplates(deliveries: ResolvedDelivery[], templates: Template[], recipientLocale: string, body: SendNotificationBody): Rendered[] {
+  const pick = (channel: Channel) =>
+    templates.find((t) => t.channel_type === channel && t.locale === recipientLocale) ?? templates.find((t) => t.channel_type === channel);
+  const chosen = deliveries.map((delivery) => ({ delivery, template: pick(delivery.channel) })).filter((c) => c.template !== undefined);
+  const missing = missingVariables(
+    chosen.flatMap((c) => [c.template!.title_template, c.template!.body_template]),
+    body.payload,
+  );
+  if (missing.length > 0) {
+    throw badRequest(`missing template variable: ${missing.join(', ')}`, {
+      errors: missing.map((name) => ({ field: `payload.${name}`, message: 'required by the template' })),
+    });
+  }
+  return chosen.map(({ delivery, template }) => ({
+    delivery,
+    title: renderTemplate(template!.title_template, body.payload),
+    body: renderTemplate(template!.body_template, body.payload, { html: delivery.channel === 'EMAIL' }),
+  }));
+}
+
+async function write(
+  tx: Tx,
+  deps: Pick_,
+  input: {
+    idempotencyKey: string;
+    body: SendNotificationBody;
+    notificationId: string;
+    now: Date;
+    rendered: Rendered[];
+    status: SendNotificationResult['status'];
+    suppressionReason: SuppressionReason | null;
+    scheduledFor: Date | null;
+  },
+): Promise<void> {
+  const { body, notificationId, now, status } = input;
+  // First statement: the guarantee. A concurrent holder of the key makes this wait for its
+  // commit and then conflict.
+  const key = await tx
+    .insertInto('idempotency_keys')
+    .values({ key: input.idempotencyKey, notification_id: notificationId, created_at: now })
+    .onConflict((oc) => oc.column('key').doNothing())
+    .returning('notification_id')
+    .executeTakeFirst();
+  if (!key) {
+    const owner = await tx.selectFrom('idempotency_keys').select('notification_id').where('key', '=', input.idempotencyKey).executeTakeFirstOrThrow();
+    throw new KeyTakenInDatabase(owner.notification_id);
+  }
+
+  await tx
+    .insertInto('notifications')
+    .values({
+      id: notificationId,
+      recipient_id: body.recipientId,
+      kind: body.kind,
+      title: body.title ?? null,
+      body: body.body ?? null,
+      template_key: body.templateKey ?? null,
+      payload: body.payload,
+      status,
+      suppression_reason: input.suppressionReason,
+      scheduled_for: input.scheduledFor,
+      idempotency_key: input.idempotencyKey,
+      created_at: now,
+      updated_at: now,
+    })
+    .execute();
+
+  const priority = PRIORITY_KINDS.has(body.kind);
+  const attempts: (NewDeliveryAttempt & { id: string; channel: Channel })[] = input.rendered.map((r) => ({
+    id: newId(),
+    notification_id: notificationId,
+    channel: r.delivery.channel,
+    address: r.delivery.address,
+    device_token_id: r.delivery.deviceTokenId,
+    status: 'PENDING',
+    priority,
+    rendered_title: r.title,
+    rendered_body: r.body,
+    sms_segments: r.delivery.channel === 'SMS' ? smsSegments(r.body) : null,
+    created_at: now,
+    updated_at: now,
+  }));
+  if (attempts.length > 0) {
+    await tx.insertInto('delivery_attempts').values(attempts).execute();
+    await insertOutboxRows(tx, [
+      ...attempts.map((a) => ({
+        topic: deps.topics.delivery(a.channel, priority),
+        key: body.recipientId,
+        payload: { ...makeEvent<DeliveryRequested>('delivery.requested', { attemptId: a.id, notificationId, channel: a.channel, priority, retryCount: 0 }, now) },
+        availableAt: input.scheduledFor ?? now,
+      })),
+      {
+        topic: deps.topics.fannedOut,
+        key: body.recipientId,
+        payload: {
+          ...makeEvent<NotificationFannedOut>(
+            'notification.fanned-out',
+            {
+              notificationId,
+              recipientId: body.recipientId,
+              kind: body.kind,
+              status: status === 'SCHEDULED' ? 'SCHEDULED' : 'FANNED_OUT',
+              attempts: attempts.map((a) => ({ attemptId: a.id, channel: a.channel })),
+            },
+            now,
+          ),
+        },
+        availableAt: now,
+      },
+    ]);
+  }
+
+  await recordAudit(tx, {
+    actor: 'api',
+    action: `NOTIFICATION_${status === 'FANNED_OUT' ? 'ACCEPTED' : status}`,
+    targetType: 'notification',
+    targetId: notificationId,
+    details: {
+      kind: body.kind,
+      recipientId: body.recipientId,
+      channels: attempts.map((a) => a.channel),
+      ...(input.suppressionReason ? { suppressionReason: input.suppressionReason } : {}),
+      ...(input.scheduledFor ? { scheduledFor: input.scheduledFor.toISOString() } : {}),
+    },
+  });
+}
