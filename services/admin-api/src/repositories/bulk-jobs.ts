@@ -54,19 +54,20 @@ export async function createBulkJob(
         .where(dlqWhere(filter)),
     )
     .execute();
-  const snapshot = await tx
-    .withTables<WithTargets>()
-    .selectFrom('bulk_job_targets')
-    .select((eb) => [eb.fn.countAll<string>().as('count'), eb.fn.max('attempt_id').as('max_id')])
-    .where('job_id', '=', job.id)
-    .executeTakeFirstOrThrow();
-  const totalCount = Number(snapshot.count);
+  const targets = tx.withTables<WithTargets>().selectFrom('bulk_job_targets').where('job_id', '=', job.id);
+  // Postgres has no max(uuid); the primary key index answers "last id" directly.
+  const [count, last] = await Promise.all([
+    targets.select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow(),
+    targets.select('attempt_id').orderBy('attempt_id', 'desc').limit(1).executeTakeFirst(),
+  ]);
+  const totalCount = Number(count.count);
+  const snapshotMaxId = last?.attempt_id ?? null;
   await tx
     .updateTable('bulk_jobs')
-    .set({ total_count: totalCount, snapshot_max_id: snapshot.max_id })
+    .set({ total_count: totalCount, snapshot_max_id: snapshotMaxId })
     .where('id', '=', job.id)
     .execute();
-  return { totalCount, snapshotMaxId: snapshot.max_id };
+  return { totalCount, snapshotMaxId };
 }
 
 export async function findBulkJob(db: DbOrTx, jobId: string) {
