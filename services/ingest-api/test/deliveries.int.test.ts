@@ -1,0 +1,176 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '@hub/db';
+import { vendorResultSchema } from '@hub/messaging';
+import { createTestContext, type TestContext } from '@hub/testing';
+import { WEBHOOK_SECRETS, ingestApp, rowCounts, sign, testClock } from './harness.ts';
+
+const NOON_SEOUL = new Date('2026-03-10T03:00:00Z');
+
+let ctx: TestContext;
+let app: ReturnType<typeof ingestApp>['app'];
+const clock = testClock(NOON_SEOUL);
+let seq = 0;
+const uniq = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${++seq}`;
+
+beforeAll(async () => {
+  ctx = await createTestContext({ createTopics: false });
+  ({ app } = ingestApp(ctx, { clock: clock.now }));
+});
+afterAll(async () => {
+  await ctx?.close();
+});
+
+/** A FANNED_OUT notification with EMAIL + SMS attempts, through the API. */
+async function notification() {
+  const id = uniq('user');
+  await request(app)
+    .put(`/api/v1/recipients/${id}`)
+    .send({ channels: [{ type: 'EMAIL', address: 'ack@example.com' }, { type: 'SMS', address: '+821012345678' }] })
+    .expect(201);
+  const res = await request(app).post('/api/v1/notifications').set('Idempotency-Key', uniq('k')).send({ recipientId: id, kind: 'SECURITY', title: 't', body: 'b' });
+  expect(res.status).toBe(202);
+  const attempts = await ctx.database.db.selectFrom('delivery_attempts').select(['id', 'channel']).where('notification_id', '=', res.body.notificationId).orderBy('id').execute();
+  return { notificationId: res.body.notificationId as string, attemptIds: attempts.map((a) => a.id) };
+}
+
+function ack(
+  attemptId: string,
+  rawBody: string,
+  options: { vendor?: string; secret?: string; timestamp?: number | string; signature?: string; omit?: string[] } = {},
+) {
+  const timestamp = options.timestamp ?? clock.now().getTime();
+  const headers: Record<string, string> = {
+    'X-Notification-Hub-Vendor': options.vendor ?? 'ses',
+    'X-Notification-Hub-Timestamp': String(timestamp),
+    'X-Notification-Hub-Signature': options.signature ?? sign(options.secret ?? WEBHOOK_SECRETS.ses, timestamp, rawBody),
+    'content-type': 'application/json',
+  };
+  let req = request(app).post(`/api/v1/deliveries/${attemptId}/ack`);
+  for (const [name, value] of Object.entries(headers)) if (!options.omit?.includes(name)) req = req.set(name, value);
+  return req.send(rawBody);
+}
+
+const setStatus = (attemptId: string, status: 'DISPATCHING' | 'EXHAUSTED') =>
+  ctx.database.db.updateTable('delivery_attempts').set({ status }).where('id', '=', attemptId).execute();
+
+describe('POST /deliveries/{attemptId}/ack: signature', () => {
+  it('verifies a pretty-printed body over its exact bytes', async () => {
+    const { attemptIds } = await notification();
+    await setStatus(attemptIds[0]!, 'DISPATCHING');
+    const pretty = JSON.stringify({ success: true, vendorMessageId: 'ses-1' }, null, 2);
+    const res = await ack(attemptIds[0]!, pretty);
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ attemptId: attemptIds[0], status: 'SUCCEEDED', applied: true });
+  });
+
+  it.each([
+    ['an unknown vendor', { vendor: 'pigeon' }],
+    ['a vendor without a configured secret (fail closed)', { vendor: 'kakao', secret: '' }],
+    ['a wrong secret', { secret: 'not-the-secret' }],
+    ['a signature without v1=', { signature: 'deadbeef' }],
+    ['a non-numeric timestamp', { timestamp: 'yesterday' }],
+    ['a timestamp 300 001 ms in the past', { timestamp: NOON_SEOUL.getTime() - 300_001 }],
+    ['a timestamp 300 001 ms in the future', { timestamp: NOON_SEOUL.getTime() + 300_001 }],
+    ['no vendor header', { omit: ['X-Notification-Hub-Vendor'] }],
+    ['no signature header', { omit: ['X-Notification-Hub-Signature'] }],
+    ['no timestamp header', { omit: ['X-Notification-Hub-Timestamp'] }],
+  ])('rejects %s with 401 and changes nothing', async (_name, options) => {
+    const { attemptIds } = await notification();
+    const before = await rowCounts(ctx);
+    const res = await ack(attemptIds[0]!, '{"success":true}', options);
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('UNAUTHORIZED');
+    expect(await rowCounts(ctx)).toEqual(before);
+  });
+
+  it('accepts a timestamp exactly 300 000 ms old', async () => {
+    const { attemptIds } = await notification();
+    const res = await ack(attemptIds[0]!, '{"success":false,"failureReason":"transient: x"}', { timestamp: NOON_SEOUL.getTime() - 300_000 });
+    expect(res.status).toBe(202);
+  });
+
+  it('rejects a body changed after signing', async () => {
+    const { attemptIds } = await notification();
+    const signature = sign(WEBHOOK_SECRETS.ses, NOON_SEOUL.getTime(), '{"success":false}');
+    expect((await ack(attemptIds[0]!, '{"success":true}', { signature })).status).toBe(401);
+  });
+
+  it('rejects an identical signature seen again inside the window as a replay', async () => {
+    const { attemptIds } = await notification();
+    const body = '{"success":false,"failureReason":"transient: busy"}';
+    expect((await ack(attemptIds[0]!, body)).status).toBe(202);
+    const replay = await ack(attemptIds[0]!, body);
+    expect(replay.status).toBe(401);
+    expect(replay.body.message).toContain('replay');
+  });
+});
+
+describe('POST /deliveries/{attemptId}/ack: receipts', () => {
+  it('marks a DISPATCHING attempt SUCCEEDED with the vendor id, writes notify.vendor.result and a DELIVERY_ACK audit row', async () => {
+    const { notificationId, attemptIds } = await notification();
+    await setStatus(attemptIds[0]!, 'DISPATCHING');
+    expect((await ack(attemptIds[0]!, '{"success":true,"vendorMessageId":"msg-1"}')).status).toBe(202);
+    const attempt = await ctx.database.db.selectFrom('delivery_attempts').selectAll().where('id', '=', attemptIds[0]!).executeTakeFirstOrThrow();
+    expect(attempt).toMatchObject({ status: 'SUCCEEDED', vendor_message_id: 'msg-1' });
+    expect(attempt.completed_at?.toISOString()).toBe(NOON_SEOUL.toISOString());
+    const events = await ctx.database.db.selectFrom('outbox').selectAll().where('topic', '=', ctx.topics.vendorResult).execute();
+    const event = events.map((e) => vendorResultSchema.parse(e.payload)).find((e) => e.attemptId === attemptIds[0]);
+    expect(event).toMatchObject({ notificationId, outcome: 'SUCCEEDED', vendorMessageId: 'msg-1', channel: 'EMAIL' });
+    const audit = await ctx.database.db.selectFrom('audit_events').selectAll().where('target_id', '=', attemptIds[0]!).execute();
+    expect(audit).toEqual([expect.objectContaining({ action: 'DELIVERY_ACK', actor: 'vendor:ses' })]);
+    const n = await ctx.database.db.selectFrom('notifications').select('status').where('id', '=', notificationId).executeTakeFirstOrThrow();
+    expect(n.status).toBe('FANNED_OUT');
+  });
+
+  it('walks a PENDING attempt through DISPATCHING to SUCCEEDED on a success receipt', async () => {
+    const { attemptIds } = await notification();
+    const res = await ack(attemptIds[1]!, '{"success":true}');
+    expect(res.body).toEqual({ attemptId: attemptIds[1], status: 'SUCCEEDED', applied: true });
+    const attempt = await ctx.database.db.selectFrom('delivery_attempts').selectAll().where('id', '=', attemptIds[1]!).executeTakeFirstOrThrow();
+    expect(attempt.dispatched_at).not.toBeNull();
+  });
+
+  it('completes the notification when its last attempt becomes final, also under concurrent receipts', async () => {
+    const { notificationId, attemptIds } = await notification();
+    const results = await Promise.all(attemptIds.map((id, i) => ack(id, `{"success":true,"vendorMessageId":"m${i}"}`, { vendor: 'twilio', secret: WEBHOOK_SECRETS.twilio })));
+    expect(results.map((r) => r.status)).toEqual([202, 202]);
+    const n = await ctx.database.db.selectFrom('notifications').select(['status', 'completed_at']).where('id', '=', notificationId).executeTakeFirstOrThrow();
+    expect(n.status).toBe('COMPLETED');
+    expect(n.completed_at).not.toBeNull();
+  });
+
+  it('records a failure receipt without changing the state (retries belong to the dispatcher)', async () => {
+    const { attemptIds } = await notification();
+    await setStatus(attemptIds[0]!, 'DISPATCHING');
+    const res = await ack(attemptIds[0]!, '{"success":false,"failureReason":"permanent: mailbox gone"}');
+    expect(res.body).toEqual({ attemptId: attemptIds[0], status: 'DISPATCHING', applied: true });
+    const attempt = await ctx.database.db.selectFrom('delivery_attempts').selectAll().where('id', '=', attemptIds[0]!).executeTakeFirstOrThrow();
+    expect(attempt).toMatchObject({ status: 'DISPATCHING', failure_reason: 'permanent: mailbox gone' });
+  });
+
+  it('ignores a receipt for an attempt that is already final (202, nothing changes)', async () => {
+    const { attemptIds } = await notification();
+    await setStatus(attemptIds[0]!, 'EXHAUSTED');
+    const res = await ack(attemptIds[0]!, '{"success":true,"vendorMessageId":"late"}');
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ attemptId: attemptIds[0], status: 'EXHAUSTED', applied: false });
+    const attempt = await ctx.database.db.selectFrom('delivery_attempts').selectAll().where('id', '=', attemptIds[0]!).executeTakeFirstOrThrow();
+    expect(attempt).toMatchObject({ status: 'EXHAUSTED', vendor_message_id: null });
+    const events = await ctx.database.db.selectFrom('outbox').select('payload').where('topic', '=', ctx.topics.vendorResult).execute();
+    expect(events.some((e) => e.payload.attemptId === attemptIds[0])).toBe(false);
+  });
+
+  it('answers 404 for an unknown attempt and 400 for a signed but invalid body', async () => {
+    // A distinct body: the same body at the same timestamp would be the same signature (a replay).
+    expect((await ack(newId(), '{"success":true,"vendorMessageId":"unknown-attempt"}')).status).toBe(404);
+    const { attemptIds } = await notification();
+    const before = await rowCounts(ctx);
+    const notJson = await ack(attemptIds[0]!, '{"success":');
+    expect(notJson.status).toBe(400);
+    const wrongType = await ack(attemptIds[0]!, '{"success":"yes"}', { timestamp: NOON_SEOUL.getTime() + 1 });
+    expect(wrongType.status).toBe(400);
+    expect(wrongType.body.errors.map((e: { field: string }) => e.field)).toEqual(['body.success']);
+    expect(await rowCounts(ctx)).toEqual(before);
+  });
+});
