@@ -1,8 +1,7 @@
-import { createServer } from 'node:net';
 import { sql } from 'kysely';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestContext, pollUntil, spawnService, type ServiceProcess, type TestContext } from '@hub/testing';
+import { createTestContext, freePort, pollUntil, spawnService, type ServiceProcess, type TestContext } from '@hub/testing';
 import { createApp } from '../src/app.ts';
 import type { BulkJobRunner } from '../src/jobs/bulk-job-runner.ts';
 import { adminDeps, seedAttempts, startRunner, TOKEN } from './harness.ts';
@@ -153,14 +152,3 @@ describe('bulk replay across replicas and restarts', () => {
     await expectEachReplayedOnce(jobId, ids);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
