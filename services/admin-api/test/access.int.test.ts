@@ -2,6 +2,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, type TestContext } from '@hub/testing';
 import { createApp } from '../src/app.ts';
+import type { AdminDeps } from '../src/deps.ts';
 import { adminDeps, TOKEN } from './harness.ts';
 
 let ctx: TestContext;
@@ -16,7 +17,7 @@ afterAll(async () => {
 });
 
 let scopes = 0;
-function app(access: Parameters<typeof adminDeps>[1]['access'] = {}) {
+function app(access: Partial<AdminDeps['access']> = {}) {
   const deps = adminDeps(ctx, { access, redisScope: `access${scopes++}` });
   closers.push(deps.close);
   return { app: createApp(deps), deps };
