@@ -20,9 +20,11 @@ export const adminConfigSchema = z.object({
   // address is the client (a client-sent X-Forwarded-For is ignored, so it cannot dodge the limit).
   TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   // Bulk jobs: attempts per page (the lease is renewed and progress saved after each page),
-  // item transactions in flight at once, and how long a replica owns a job without renewing.
+  // item transactions in flight at once (each holds a pooled connection for a few ms: keep it
+  // below DATABASE_POOL_MAX so requests still get one), and how long a replica owns a job
+  // without renewing before another replica takes it over.
   BULK_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(200),
-  BULK_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
+  BULK_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(8),
   BULK_LEASE_MS: z.coerce.number().int().min(1000).default(30_000),
   // How often an idle replica looks for a job to claim (new, or whose owner died).
   BULK_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),
