@@ -7,9 +7,12 @@ export const adminConfigSchema = z.object({
   PORT: port(8081),
   // Replays write outbox rows, which name topics; the relay publishes them.
   KAFKA_TOPIC_NAMESPACE: topicNamespace,
-  // The shared secret operators send as X-Admin-Token. Unset means every request is denied
-  // (safe default); a short token is refused at start because it could be guessed.
-  ADMIN_AUTH_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  // The shared secret operators send as X-Admin-Token. Unset (or empty) means every request is
+  // denied (safe default); a short token is refused at start because it could be guessed.
+  ADMIN_AUTH_TOKEN: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.string().min(12, 'must be at least 12 characters').optional(),
+  ),
   // Name written to the audit trail; default "admin:" + the first 8 hex of sha256(token), so
   // the trail is stable across restarts without ever containing the token.
   ADMIN_ACTOR: z.string().trim().min(1).max(128).optional(),
