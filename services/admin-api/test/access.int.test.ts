@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, type TestContext } from '@hub/testing';
@@ -135,6 +136,18 @@ describe('rate limit per caller IP and scope', () => {
     expect((await request(appOne).get('/api/v1/admin/dlq').set('X-Admin-Token', TOKEN)).status).toBe(200);
     expect((await request(appTwo).get('/api/v1/admin/dlq').set('X-Admin-Token', TOKEN)).status).toBe(200);
     expect((await request(appOne).get('/api/v1/admin/dlq').set('X-Admin-Token', TOKEN)).status).toBe(429);
+  });
+});
+
+describe('without Redis', () => {
+  it('refuses requests with 503 instead of letting them through unthrottled', async () => {
+    const down = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const deps = { ...adminDeps(ctx), redis: down };
+    const res = await request(createApp(deps)).get('/api/v1/admin/dlq').set('X-Admin-Token', TOKEN);
+    expect(res.status).toBe(503);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(res.body.code).toBe('SERVICE_UNAVAILABLE');
+    down.disconnect();
   });
 });
 
