@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, pollUntil, type TestContext } from '@hub/testing';
@@ -176,6 +177,34 @@ describe('bulk jobs', () => {
     expect((await audit('DLQ_BULK_DISCARD_FINISH')).some((a) => a.target_id === res.body.jobId)).toBe(true);
   });
 
+  it('records an attempt whose transaction the database refuses as a failed item and carries on', async () => {
+    const at = slot();
+    const ids = await seedAttempts(ctx.database.db, { count: 6, channel: 'PUSH', updatedAt: at });
+    const poisoned = ids[3]!;
+    await sql`
+      create function refuse_poisoned() returns trigger language plpgsql as $$
+      begin
+        if new.id = ${sql.lit(poisoned)}::uuid then raise exception 'row is locked by a migration'; end if;
+        return new;
+      end $$`.execute(ctx.database.db);
+    await sql`create trigger refuse_poisoned before update on delivery_attempts for each row execute function refuse_poisoned()`.execute(
+      ctx.database.db,
+    );
+    try {
+      const res = await post('/dlq/bulk-replay', { channel: 'PUSH', ...window(at), confirm: true });
+      runners.push(startRunner(deps, { pageSize: 4 }));
+      const job = await finished(res.body.jobId);
+      expect(job).toMatchObject({ state: 'PARTIAL_FAILURE', totalCount: 6, processedCount: 6, successCount: 5, failureCount: 1 });
+      expect(job.firstError).toBe(`attempt ${poisoned} could not be processed: row is locked by a migration`);
+      expect(await statuses([poisoned])).toEqual(['EXHAUSTED']);
+      const outbox = await ctx.database.db.selectFrom('outbox').select('payload').execute();
+      expect(outbox.filter((o) => o.payload.attemptId === poisoned)).toEqual([]);
+    } finally {
+      await sql`drop trigger refuse_poisoned on delivery_attempts`.execute(ctx.database.db);
+      await sql`drop function refuse_poisoned()`.execute(ctx.database.db);
+    }
+  });
+
   it('finishes a job that matched nothing as SUCCEEDED with zero counts', async () => {
     const res = await post('/dlq/bulk-replay', { topic: 'no.such.topic', confirm: true });
     expect(res.body).toMatchObject({ mode: 'EXECUTING', totalCount: 0 });
@@ -194,6 +223,6 @@ describe('bulk jobs', () => {
     const metrics = await request(app).get('/metrics');
     expect(metrics.text).toMatch(/admin_bulk_job_items_processed_total\{operation="REPLAY",outcome="SUCCEEDED",service="admin-api-test"\} \d+/);
     expect(metrics.text).toMatch(/admin_bulk_jobs_running\{operation="REPLAY",service="admin-api-test"\} 0/);
-    expect(metrics.text).toMatch(/admin_actions_total\{action="DLQ_BULK_REPLAY_FINISH",outcome="partial_failure",service="admin-api-test"\} 1/);
+    expect(metrics.text).toMatch(/admin_actions_total\{action="DLQ_BULK_REPLAY_FINISH",outcome="partial_failure",service="admin-api-test"\} 2/);
   });
 });

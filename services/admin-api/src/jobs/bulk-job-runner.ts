@@ -1,5 +1,5 @@
-import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { recordAudit, type BulkOperation } from '@hub/db';
 import type { AdminDeps } from '../deps.ts';
@@ -9,6 +9,7 @@ import {
   finishBulkJob,
   markItemFailed,
   nextTargets,
+  recordFailedItem,
   releaseBulkJob,
   saveProgress,
   type BulkJobRow,
@@ -97,8 +98,9 @@ export class BulkJobRunner {
           return;
         }
         await this.processPage(job, ids);
-        cursor = ids.at(-1) ?? cursor;
-        if (!(await saveProgress(this.deps.db, { id: job.id, owner, cursor: cursor!, leaseMs: this.options.leaseMs }))) {
+        const last = ids[ids.length - 1]!;
+        cursor = last;
+        if (!(await saveProgress(this.deps.db, { id: job.id, owner, cursor: last, leaseMs: this.options.leaseMs }))) {
           log.warn('bulk job lease lost to another replica; leaving the job to it');
           return;
         }
@@ -116,20 +118,45 @@ export class BulkJobRunner {
     }
   }
 
-  /** Runs the page's items with bounded concurrency; each is its own transaction. */
+  /**
+   * Runs the page's items with bounded concurrency; each is its own transaction. If one cannot
+   * even be recorded (the database is gone), the others stop taking new items and the error
+   * goes up so the job is handed back.
+   */
   private async processPage(job: BulkJobRow, ids: string[]): Promise<void> {
     let next = 0;
+    let failure: { error: unknown } | undefined;
     const worker = async () => {
-      while (next < ids.length) {
+      while (!failure && next < ids.length) {
         const attemptId = ids[next++]!;
-        const outcome = await this.processItem(job, attemptId);
-        if (outcome !== 'SKIPPED') this.deps.metrics.bulkItems.inc({ operation: job.operation, outcome });
+        try {
+          const outcome = await this.processItem(job, attemptId);
+          if (outcome !== 'SKIPPED') this.deps.metrics.bulkItems.inc({ operation: job.operation, outcome });
+        } catch (error) {
+          failure ??= { error };
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.options.concurrency, ids.length) }, worker));
+    if (failure) throw failure.error;
   }
 
   private async processItem(job: BulkJobRow, attemptId: string): Promise<ItemOutcome> {
+    try {
+      return await this.applyItem(job, attemptId);
+    } catch (err) {
+      // The item's transaction rolled back, so nothing of it happened. Record it as a failed
+      // item, so one attempt the database refuses cannot stall the whole job; if even that
+      // fails, the database is unreachable and the caller hands the job back.
+      this.log.warn({ err, jobId: job.id, attemptId }, 'bulk job item failed');
+      const message = err instanceof Error ? err.message : String(err);
+      return (await recordFailedItem(this.deps.db, job.id, attemptId, `attempt ${attemptId} could not be processed: ${message}`))
+        ? 'FAILED'
+        : 'SKIPPED';
+    }
+  }
+
+  private async applyItem(job: BulkJobRow, attemptId: string): Promise<ItemOutcome> {
     return this.deps.db.transaction().execute(async (tx) => {
       if (!(await claimItem(tx, job.id, attemptId))) return 'SKIPPED';
       const result: DlqOperationResult =
@@ -186,15 +213,15 @@ export class BulkJobRunner {
     );
   }
 
+  /** Waits `ms`, or less when stop() wakes it. */
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done() {
+      const done = () => {
         clearTimeout(timer);
-        self.wake = undefined;
+        this.wake = undefined;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.wake = done;
     });
   }

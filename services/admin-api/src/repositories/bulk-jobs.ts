@@ -135,6 +135,17 @@ export async function markItemFailed(tx: Tx, jobId: string, attemptId: string, e
     .execute();
 }
 
+/** Records an item whose own transaction failed; false if the item was handled meanwhile. */
+export async function recordFailedItem(db: DbOrTx, jobId: string, attemptId: string, error: string): Promise<boolean> {
+  const row = await db
+    .insertInto('bulk_job_items')
+    .values({ job_id: jobId, attempt_id: attemptId, outcome: 'FAILED', error })
+    .onConflict((oc) => oc.columns(['job_id', 'attempt_id']).doNothing())
+    .returning('attempt_id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** Counts and first error derived from the items themselves, so they stay true across crashes. */
 export async function itemTotals(db: DbOrTx, jobId: string) {
   const [counts, first] = await Promise.all([

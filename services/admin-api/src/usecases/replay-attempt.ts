@@ -1,9 +1,7 @@
-import type { Tx } from '@hub/db';
-import { recordAudit } from '@hub/db';
+import { insertOutboxRows, recordAudit, type Tx } from '@hub/db';
 import type { AttemptStatus } from '@hub/domain';
 import { conflict, notFound } from '@hub/http';
 import { makeEvent, type DeliveryRequested } from '@hub/messaging';
-import { insertOutboxRows } from '@hub/db';
 import type { AdminDeps } from '../deps.ts';
 import { findAttemptStatus } from '../repositories/attempts.ts';
 
