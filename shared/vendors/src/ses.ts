@@ -1,4 +1,5 @@
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ErrorClass } from '@hub/domain';
 import { VendorError, type VendorAccepted, type VendorRequest, type VendorSender } from './types.ts';
 
@@ -30,15 +31,17 @@ export class SesSender implements VendorSender {
   readonly name = 'ses';
   private readonly client: SESv2Client;
   private readonly from: string;
+  private readonly timeoutMs: number;
 
   constructor(options: SesOptions) {
     this.from = options.from;
+    this.timeoutMs = options.timeoutMs;
     this.client = new SESv2Client({
       region: options.region,
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
       credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
       maxAttempts: 1,
-      requestHandler: { requestTimeout: options.timeoutMs, connectionTimeout: options.timeoutMs },
+      requestHandler: new NodeHttpHandler({ requestTimeout: options.timeoutMs, connectionTimeout: options.timeoutMs, throwOnRequestTimeout: true }),
     });
   }
 
@@ -50,6 +53,8 @@ export class SesSender implements VendorSender {
           Destination: { ToAddresses: [request.address] },
           Content: { Simple: { Subject: { Data: request.title }, Body: { Text: { Data: request.body } } } },
         }),
+        // The handler's requestTimeout only warns; the abort signal is what ends a hung call.
+        { abortSignal: AbortSignal.timeout(this.timeoutMs) },
       );
       if (!result.MessageId) throw new VendorError('transient', 'ses answered without a MessageId');
       return { vendorMessageId: result.MessageId };

@@ -17,12 +17,13 @@ export class SmtpSender implements VendorSender {
 
   constructor(options: SmtpOptions) {
     this.from = options.from;
-    this.transport = nodemailer.createTransport(options.url, {
+    this.transport = nodemailer.createTransport({
+      url: options.url,
       pool: true,
       connectionTimeout: options.timeoutMs,
       greetingTimeout: options.timeoutMs,
       socketTimeout: options.timeoutMs,
-    } as object);
+    } as Parameters<typeof nodemailer.createTransport>[0]);
   }
 
   async send(request: VendorRequest): Promise<VendorAccepted> {
