@@ -55,8 +55,10 @@ export async function handleDelivery(deps: DeliveryDeps, message: DeliveryReques
     outcome = { kind: 'failed', errorClass: error.errorClass, detail: error.detail };
   }
 
-  const status = await deps.db.transaction().execute((tx) =>
-    recordOutcome(tx, { topics: deps.topics, now: deps.clock(), backoff: deps.backoff }, attempt, outcome),
+  const status = await recordWithRetry(deps, () =>
+    deps.db.transaction().execute((tx) =>
+      recordOutcome(tx, { topics: deps.topics, now: deps.clock(), backoff: deps.backoff }, attempt, outcome),
+    ),
   );
   const label = status ?? 'lease_lost';
   deps.metrics.duration.observe({ channel: attempt.channel, outcome: label }, (performance.now() - started) / 1_000);
@@ -71,6 +73,23 @@ export async function handleDelivery(deps: DeliveryDeps, message: DeliveryReques
   if (status === null) log.warn(fields, 'attempt was recovered by the relay before its outcome was recorded');
   else if (status === 'SUCCEEDED') log.debug(fields, 'delivery dispatched');
   else log.info(fields, 'delivery failed');
+}
+
+/**
+ * The vendor has been called: losing its answer to a database blip would mean sending again
+ * after the lease. So the outcome transaction is retried here for a while (it is conditional,
+ * hence safe to repeat) before the error goes up to the consumer, which retries the message.
+ */
+async function recordWithRetry<T>(deps: Pick<DeliveryDeps, 'logger'>, work: () => Promise<T>): Promise<T> {
+  for (let failures = 0; ; failures++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (failures >= 5) throw err;
+      deps.logger.warn({ err, failures: failures + 1 }, 'recording a delivery outcome failed, retrying');
+      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** failures));
+    }
+  }
 }
 
 export interface DispatchMetrics {
