@@ -69,7 +69,7 @@ describe('bulk replay across replicas and restarts', () => {
 
     // A second admin-api instance with its own runner competes for the job the whole time.
     runners.push(startRunner(two, { pageSize: 200 }));
-    await pollUntil('the job is well under way', async () => (await itemCount(jobId)) >= 2_000, { timeoutMs: 60_000 });
+    await pollUntil('the job is well under way', async () => (await itemCount(jobId)) >= 2_000, { timeoutMs: 120_000 });
 
     // Restart the first instance in the middle of the job.
     await runnerOne.stop();
@@ -86,7 +86,7 @@ describe('bulk replay across replicas and restarts', () => {
         const res = await request(appTwo).get(`/api/v1/admin/dlq/bulk-jobs/${jobId}`).set('X-Admin-Token', TOKEN);
         return res.body.state !== 'RUNNING' ? res.body : undefined;
       },
-      { timeoutMs: 120_000, intervalMs: 200 },
+      { timeoutMs: 240_000, intervalMs: 200 },
     );
     expect(job).toMatchObject({
       state: 'SUCCEEDED',
@@ -104,7 +104,7 @@ describe('bulk replay across replicas and restarts', () => {
       .orderBy('id')
       .execute();
     expect(finishes.map((a) => a.action)).toEqual(['DLQ_BULK_REPLAY_START', 'DLQ_BULK_REPLAY_FINISH']);
-  });
+  }, 300_000);
 
   it('resumes a job whose admin-api process was killed mid-job once its lease expires, without redoing items', async () => {
     const at = new Date('2026-11-22T00:00:00Z');
@@ -130,7 +130,7 @@ describe('bulk replay across replicas and restarts', () => {
     });
     expect(started.status).toBe(202);
     const { jobId } = (await started.json()) as { jobId: string };
-    await pollUntil('the process is working the job', async () => (await itemCount(jobId)) >= 300, { timeoutMs: 60_000 });
+    await pollUntil('the process is working the job', async () => (await itemCount(jobId)) >= 300, { timeoutMs: 90_000 });
 
     admin.kill('SIGKILL');
     await admin.exited;
@@ -146,9 +146,9 @@ describe('bulk replay across replicas and restarts', () => {
         const res = await request(createApp(adminDeps(ctx))).get(`/api/v1/admin/dlq/bulk-jobs/${jobId}`).set('X-Admin-Token', TOKEN);
         return res.body.state !== 'RUNNING' ? res.body : undefined;
       },
-      { timeoutMs: 60_000, intervalMs: 200 },
+      { timeoutMs: 120_000, intervalMs: 200 },
     );
     expect(job).toMatchObject({ state: 'SUCCEEDED', totalCount: 3_000, processedCount: 3_000, successCount: 3_000, failureCount: 0 });
     await expectEachReplayedOnce(jobId, ids);
-  });
+  }, 180_000);
 });

@@ -47,7 +47,7 @@ export function adminDeps(
 }
 
 export function startRunner(deps: AdminDeps, options: Partial<BulkJobRunnerOptions> = {}): BulkJobRunner {
-  const runner = new BulkJobRunner(deps, { pageSize: 100, concurrency: 4, leaseMs: 5_000, pollIntervalMs: 25, ...options });
+  const runner = new BulkJobRunner(deps, { pageSize: 100, concurrency: 8, leaseMs: 5_000, pollIntervalMs: 25, ...options });
   runner.start();
   return runner;
 }
