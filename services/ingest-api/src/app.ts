@@ -4,6 +4,7 @@ import { createTopics } from '@hub/messaging';
 import { callerAuth } from './auth.ts';
 import type { Deps, IngestDeps } from './deps.ts';
 import { createIngestMetrics } from './metrics.ts';
+import { NotificationWriter } from './notification-writer.ts';
 import { ingestOpenApi } from './openapi-document.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
@@ -15,7 +16,12 @@ export type { IngestDeps } from './deps.ts';
 
 /** The ingest-api express app, without `listen` (tests drive it through supertest). */
 export function createApp(ingest: IngestDeps): Express {
-  const deps: Deps = { ...ingest, topics: createTopics(ingest.config.KAFKA_TOPIC_NAMESPACE), metrics: createIngestMetrics(ingest.registry) };
+  const deps: Deps = {
+    ...ingest,
+    topics: createTopics(ingest.config.KAFKA_TOPIC_NAMESPACE),
+    metrics: createIngestMetrics(ingest.registry),
+    writer: new NotificationWriter(ingest, { maxBatch: ingest.config.WRITE_BATCH_MAX, maxConcurrent: ingest.config.WRITE_CONCURRENCY }),
+  };
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');

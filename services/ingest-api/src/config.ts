@@ -37,6 +37,12 @@ export const ingestConfigSchema = z.object({
     .default('ko-kr')
     .transform((v) => v.trim().toLowerCase())
     .refine((v) => LOCALE_PATTERN.test(v), { message: 'must look like ko-kr or en' }),
+  // Group commit of accepted notifications: at most this many transactions write at once, and
+  // requests arriving meanwhile share the next one (up to WRITE_BATCH_MAX notifications). Keep
+  // WRITE_CONCURRENCY below DATABASE_POOL_MAX so reads still find a connection. A batch max
+  // of 1 means one transaction per request.
+  WRITE_CONCURRENCY: positiveInt(4),
+  WRITE_BATCH_MAX: positiveInt(64),
   // Request body limit; larger bodies are answered 413 before they are parsed.
   BODY_LIMIT_BYTES: positiveInt(1_048_576),
   // Per-vendor HMAC secrets of delivery receipts. Unset = that vendor's callbacks are refused.

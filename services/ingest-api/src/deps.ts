@@ -1,14 +1,18 @@
 import type { Redis } from 'ioredis';
+import type postgres from 'postgres';
 import type { Logger } from 'pino';
 import type { Db } from '@hub/db';
 import type { Topics } from '@hub/messaging';
 import type { Readiness, Registry } from '@hub/observability';
 import type { IngestConfig } from './config.ts';
 import type { IngestMetrics } from './metrics.ts';
+import type { NotificationWriter } from './notification-writer.ts';
 
 /** What main.ts (or a test) hands to createApp. */
 export interface IngestDeps {
   db: Db;
+  /** The raw postgres.js client behind `db` (pipelined batch writes). */
+  sql: postgres.Sql;
   /** A client whose keyPrefix is REDIS_KEY_PREFIX: every key below is relative to it. */
   redis: Redis;
   logger: Logger;
@@ -22,4 +26,5 @@ export interface IngestDeps {
 export interface Deps extends IngestDeps {
   topics: Topics;
   metrics: IngestMetrics;
+  writer: NotificationWriter;
 }

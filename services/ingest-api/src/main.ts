@@ -26,7 +26,7 @@ readiness
 shutdown.register('close postgres', () => database.close());
 shutdown.register('close redis', async () => void (await redis.quit()));
 
-const app = createApp({ ...runtime, db: database.db, redis, config, clock: () => new Date() });
+const app = createApp({ ...runtime, db: database.db, sql: database.sql, redis, config, clock: () => new Date() });
 const server = await listen(app, config.PORT);
 shutdown.register('stop http', async () => {
   readiness.markShuttingDown();

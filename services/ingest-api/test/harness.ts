@@ -33,6 +33,7 @@ export function ingestApp(ctx: TestContext, options: { env?: Record<string, stri
   const config = ingestConfig(ctx, options.env);
   const app = createApp({
     db: ctx.database.db,
+    sql: ctx.database.sql,
     redis: ctx.redis,
     logger: ctx.logger,
     registry,

@@ -1,0 +1,204 @@
+import type { Logger } from 'pino';
+import type postgres from 'postgres';
+import { newId, type Db, type NewDeliveryAttempt, type NewNotification, type OutboxMessage } from '@hub/db';
+
+/** Everything one accepted (or suppressed) notification writes, as rows. */
+export interface NotificationWrite {
+  idempotencyKey: string;
+  notification: NewNotification & { id: string };
+  attempts: NewDeliveryAttempt[];
+  outbox: OutboxMessage[];
+  audit: { action: string; details: Record<string, unknown> };
+}
+
+/** Postgres already holds the idempotency key: the request duplicates `notificationId`. */
+export class IdempotencyKeyTaken extends Error {
+  readonly notificationId: string;
+  constructor(notificationId: string) {
+    super('idempotency key exists in postgres');
+    this.name = 'IdempotencyKeyTaken';
+    this.notificationId = notificationId;
+  }
+}
+
+/** Some keys of a batch were taken: roll the batch back and sort out who lost. */
+class KeysConflicted extends Error {
+  readonly won: Set<string>;
+  constructor(won: Set<string>) {
+    super('idempotency keys conflicted inside a batch');
+    this.won = won;
+  }
+}
+
+interface Pending {
+  write: NotificationWrite;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+  /** Set after a batch failed for another reason: write this one in its own transaction. */
+  alone: boolean;
+}
+
+/**
+ * Writes notifications with group commit: while `maxConcurrent` transactions are in flight,
+ * new writes queue up, and the next transaction takes up to `maxBatch` of them at once. Each
+ * write still is all-or-nothing and committed before its promise resolves; many requests
+ * share one commit (one WAL flush) instead of paying one each. Under light load every write
+ * gets its own transaction immediately, so batching adds no latency.
+ *
+ * Isolation between requests in a batch: a key conflict rolls the batch back, rejects the
+ * losers with IdempotencyKeyTaken and retries the rest; any other failure retries each write
+ * in its own transaction, so one bad write never fails its neighbours.
+ */
+export class NotificationWriter {
+  private readonly queue: Pending[] = [];
+  private inFlight = 0;
+  private readonly db: Db;
+  private readonly sql: postgres.Sql;
+  private readonly logger: Logger;
+  private readonly maxBatch: number;
+  private readonly maxConcurrent: number;
+
+  constructor(deps: { db: Db; sql: postgres.Sql; logger: Logger }, options: { maxBatch: number; maxConcurrent: number }) {
+    this.db = deps.db;
+    this.sql = deps.sql;
+    this.logger = deps.logger;
+    this.maxBatch = options.maxBatch;
+    this.maxConcurrent = options.maxConcurrent;
+  }
+
+  /** Resolves once the write committed; rejects with IdempotencyKeyTaken or the write's error. */
+  write(write: NotificationWrite): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ write, resolve, reject, alone: false });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.maxConcurrent && this.queue.length > 0) {
+      const batch = this.queue[0]!.alone ? this.queue.splice(0, 1) : this.takeBatch();
+      this.inFlight++;
+      void this.flush(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private takeBatch(): Pending[] {
+    const batch: Pending[] = [];
+    while (batch.length < this.maxBatch && this.queue.length > 0 && !this.queue[0]!.alone) batch.push(this.queue.shift()!);
+    return batch;
+  }
+
+  private async flush(batch: Pending[]): Promise<void> {
+    try {
+      const writes = batch.map((p) => p.write);
+      // postgres.js starts queries in the order their promises are subscribed to, on the
+      // transaction's one connection: Promise.all over them pipelines the whole write set in
+      // one round trip, and a ROLLBACK is only sent after all of them. (Kysely queries under
+      // Promise.all do not keep their order and may run after the ROLLBACK, outside the
+      // transaction, so they are not used here.) The idempotency rows come first: a
+      // concurrent holder of a key makes this wait for its commit and then conflict.
+      await this.sql.begin(async (tx) => {
+        const json = (value: unknown) => tx.json(value as Parameters<typeof tx.json>[0]);
+        const attempts = writes.flatMap((w) => w.attempts).map((a) => ({
+          id: a.id,
+          notification_id: a.notification_id,
+          channel: a.channel,
+          address: a.address,
+          device_token_id: a.device_token_id ?? null,
+          status: a.status,
+          priority: a.priority ?? false,
+          rendered_title: a.rendered_title,
+          rendered_body: a.rendered_body,
+          sms_segments: a.sms_segments ?? null,
+          created_at: a.created_at ?? new Date(),
+          updated_at: a.updated_at ?? new Date(),
+        }));
+        const outbox = writes.flatMap((w) =>
+          w.outbox.map((m) => ({
+            id: newId(),
+            topic: m.topic,
+            message_key: m.key,
+            payload: json(m.payload),
+            headers: json(m.headers ?? {}),
+            available_at: m.availableAt ?? w.notification.created_at,
+          })),
+        );
+        const [keys] = await Promise.all([
+          tx<{ key: string }[]>`insert into idempotency_keys ${tx(writes.map((w) => ({ key: w.idempotencyKey, notification_id: w.notification.id, created_at: w.notification.created_at })))}
+             on conflict (key) do nothing returning key`,
+          tx`insert into notifications ${tx(
+            writes.map(({ notification: n }) => ({
+              id: n.id,
+              recipient_id: n.recipient_id,
+              kind: n.kind,
+              title: n.title ?? null,
+              body: n.body ?? null,
+              template_key: n.template_key ?? null,
+              payload: json(n.payload),
+              status: n.status,
+              suppression_reason: n.suppression_reason ?? null,
+              scheduled_for: n.scheduled_for ?? null,
+              idempotency_key: n.idempotency_key,
+              created_at: n.created_at,
+              updated_at: n.updated_at,
+            })),
+          )}`,
+          ...(attempts.length > 0 ? [tx`insert into delivery_attempts ${tx(attempts)}`] : []),
+          ...(outbox.length > 0 ? [tx`insert into outbox ${tx(outbox)}`] : []),
+          tx`insert into audit_events ${tx(
+            writes.map((w) => ({
+              id: newId(),
+              actor: 'api',
+              action: w.audit.action,
+              target_type: 'notification',
+              target_id: w.notification.id,
+              details: json(w.audit.details),
+            })),
+          )}`,
+        ]);
+        // Thrown inside the transaction: a lost key rolls back the whole batch.
+        if (keys.length < writes.length) throw new KeysConflicted(new Set(keys.map((k) => k.key)));
+      });
+      for (const p of batch) p.resolve();
+    } catch (err) {
+      try {
+        if (err instanceof KeysConflicted) return await this.sortOutConflict(batch, err.won);
+        if (batch.length > 1) {
+          this.logger.warn({ err, batch: batch.length }, 'batched notification write failed, retrying each alone');
+          for (const p of batch) p.alone = true;
+          this.queue.unshift(...batch);
+          return;
+        }
+        batch[0]!.reject(err);
+      } catch (unexpected) {
+        for (const p of batch) p.reject(unexpected);
+      }
+    }
+  }
+
+  private async sortOutConflict(batch: Pending[], won: Set<string>): Promise<void> {
+    const retry: Pending[] = [];
+    for (const p of batch) {
+      if (won.has(p.write.idempotencyKey)) {
+        retry.push(p);
+        continue;
+      }
+      try {
+        const owner = await this.db
+          .selectFrom('idempotency_keys')
+          .select('notification_id')
+          .where('key', '=', p.write.idempotencyKey)
+          .executeTakeFirst();
+        // No owner: the key was taken by a neighbour in this (rolled back) batch; try again.
+        if (owner) p.reject(new IdempotencyKeyTaken(owner.notification_id));
+        else retry.push({ ...p, alone: true });
+      } catch (err) {
+        p.reject(err);
+      }
+    }
+    this.queue.unshift(...retry);
+  }
+}
