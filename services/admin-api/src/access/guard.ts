@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { AppError } from '@hub/http';
 import type { AdminMetrics } from '../metrics.ts';
 import { clientIp } from './client-ip.ts';
-import type { AdminRateLimiter, Scope } from './rate-limit.ts';
+import type { AdminRateLimiter, RateDecision, Scope } from './rate-limit.ts';
 import { tokenMatches } from './token.ts';
 
 export interface GuardDeps {
@@ -22,7 +22,7 @@ export function guard(deps: GuardDeps, scope: Scope): RequestHandler {
   const log = deps.logger.child({ component: 'admin-guard' });
   return async (req, _res, next) => {
     const ip = clientIp(req.socket.remoteAddress, req.get('x-forwarded-for'), deps.access.trustedProxyHops);
-    let decision;
+    let decision: RateDecision;
     try {
       decision = await deps.rateLimiter.take(scope, ip);
     } catch (err) {
