@@ -176,6 +176,7 @@ async function startIngest(port: number, extraEnv: Record<string, string>) {
       REDIS_URL,
       REDIS_KEY_PREFIX: redisPrefix,
       PORT: String(port),
+      HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       SHUTDOWN_TIMEOUT_MS: '5000',
       // Limits out of the way: the benchmark measures throughput, not the limiter's refusals.

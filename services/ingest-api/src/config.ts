@@ -18,6 +18,9 @@ export const ingestConfigSchema = z.object({
   ...commonEnv,
   ...redisEnv,
   PORT: port(8080),
+  // Interface to bind: all by default (containers); 127.0.0.1 keeps a local run or a benchmark
+  // off the network.
+  HOST: z.string().min(1).default('0.0.0.0'),
   // Ingest never talks to Kafka (it writes the outbox), but the outbox rows name topics.
   KAFKA_TOPIC_NAMESPACE: topicNamespace,
   // Requests allowed per recipient × channel per window (SPEC §3 defaults). A benchmark or a

@@ -27,7 +27,7 @@ shutdown.register('close postgres', () => database.close());
 shutdown.register('close redis', async () => void (await redis.quit()));
 
 const app = createApp({ ...runtime, db: database.db, sql: database.sql, redis, config, clock: () => new Date() });
-const server = await listen(app, config.PORT);
+const server = await listen(app, config.PORT, config.HOST);
 shutdown.register('stop http', async () => {
   readiness.markShuttingDown();
   await server.close();

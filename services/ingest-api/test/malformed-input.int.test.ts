@@ -140,6 +140,18 @@ describe('malformed input never causes a 5xx or a write', () => {
       ),
     ));
 
+  it('any method on raw paths with broken %-encoding and odd characters', () =>
+    expectNoWritesAndNo5xx(
+      'raw-paths',
+      fc
+        .record({
+          method: fc.constantFrom('get', 'put', 'post', 'delete'),
+          prefix: fc.constantFrom('/api/v1/recipients/', '/api/v1/users/', '/api/v1/devices/', '/api/v1/notifications/', '/api/v1/deliveries/', '/api/v1/templates/'),
+          rest: fc.string({ unit: fc.constantFrom('%', 'E', '0', 'A', 'z', '/', '.', '~', '-', '?', '=', '&', '#', 'a'), minLength: 1, maxLength: 30 }),
+        })
+        .map((r) => () => request(base)[r.method](`${r.prefix}%${r.rest}`).set('content-type', 'application/json').send('{"x":')),
+    ));
+
   it('POST /deliveries/{id}/ack with unsigned or badly signed requests', () =>
     expectNoWritesAndNo5xx(
       'ack',

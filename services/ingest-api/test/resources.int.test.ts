@@ -223,6 +223,12 @@ describe('documentation and unknown routes', () => {
     expect(docs.text).toContain('swagger-ui');
   });
 
+  it('answers 400 (not 500) to a path with broken %-encoding', async () => {
+    const res = await request(app).get('/api/v1/recipients/%E0%A4%A');
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('BAD_REQUEST');
+  });
+
   it('answers problem+json 404 NOT_FOUND for an unknown route', async () => {
     const res = await request(app).get('/api/v1/nothing-here');
     expect(res.status).toBe(404);
