@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, freePort, pollUntil, spawnService, type ServiceProcess, type TestContext } from '@hub/testing';
 import { createApp } from '../src/app.ts';
 import type { BulkJobRunner } from '../src/jobs/bulk-job-runner.ts';
@@ -13,8 +13,11 @@ const processes: ServiceProcess[] = [];
 beforeAll(async () => {
   ctx = await createTestContext({ createTopics: false });
 });
+// Each test starts its own runners; one left over would pick up the next test's job.
+afterEach(async () => {
+  await Promise.all(runners.splice(0).map((r) => r.stop()));
+});
 afterAll(async () => {
-  await Promise.all(runners.map((r) => r.stop()));
   for (const p of processes) p.kill('SIGKILL');
   await Promise.all(processes.map((p) => p.exited));
   await ctx.close();
@@ -109,21 +112,8 @@ describe('bulk replay across replicas and restarts', () => {
   it('resumes a job whose admin-api process was killed mid-job once its lease expires, without redoing items', async () => {
     const at = new Date('2026-11-22T00:00:00Z');
     const ids = await seedAttempts(ctx.database.db, { count: 3_000, channel: 'SMS', updatedAt: at });
-    const port = await freePort();
-    const admin = spawnService('admin-api', {
-      ...ctx.env,
-      PORT: String(port),
-      ADMIN_AUTH_TOKEN: TOKEN,
-      BULK_LEASE_MS: '1000',
-      BULK_POLL_INTERVAL_MS: '50',
-      BULK_PAGE_SIZE: '50',
-    });
-    processes.push(admin);
-    const base = `http://127.0.0.1:${port}`;
-    await pollUntil('admin-api is ready', async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok, {
-      timeoutMs: 30_000,
-    });
-    const started = await fetch(`${base}/api/v1/admin/dlq/bulk-replay`, {
+    const admin = await startAdminProcess();
+    const started = await fetch(`${admin.base}/api/v1/admin/dlq/bulk-replay`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-admin-token': TOKEN },
       body: JSON.stringify({ channel: 'SMS', confirm: true }),
@@ -132,8 +122,8 @@ describe('bulk replay across replicas and restarts', () => {
     const { jobId } = (await started.json()) as { jobId: string };
     await pollUntil('the process is working the job', async () => (await itemCount(jobId)) >= 300, { timeoutMs: 90_000 });
 
-    admin.kill('SIGKILL');
-    await admin.exited;
+    admin.process.kill('SIGKILL');
+    await admin.process.exited;
     const orphaned = await ctx.database.db.selectFrom('bulk_jobs').select(['state', 'lease_owner']).where('id', '=', jobId).executeTakeFirstOrThrow();
     expect(orphaned.state).toBe('RUNNING');
     expect(orphaned.lease_owner).not.toBeNull();
@@ -151,4 +141,60 @@ describe('bulk replay across replicas and restarts', () => {
     expect(job).toMatchObject({ state: 'SUCCEEDED', totalCount: 3_000, processedCount: 3_000, successCount: 3_000, failureCount: 0 });
     await expectEachReplayedOnce(jobId, ids);
   }, 180_000);
+
+  it('hands the job back on SIGTERM, exits 0, and another instance finishes it', async () => {
+    const ids = await seedAttempts(ctx.database.db, { count: 2_000, channel: 'PUSH', updatedAt: new Date('2026-11-24T00:00:00Z') });
+    const admin = await startAdminProcess();
+    const started = await fetch(`${admin.base}/api/v1/admin/dlq/bulk-replay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-admin-token': TOKEN },
+      body: JSON.stringify({ channel: 'PUSH', confirm: true }),
+    });
+    const { jobId } = (await started.json()) as { jobId: string };
+    await pollUntil('the process is working the job', async () => (await itemCount(jobId)) >= 200, { timeoutMs: 90_000 });
+
+    admin.process.kill('SIGTERM');
+    expect(await admin.process.exited).toBe(0);
+    const handedBack = await ctx.database.db
+      .selectFrom('bulk_jobs')
+      .select(['state', 'lease_owner', 'lease_expires_at', 'processed_count'])
+      .where('id', '=', jobId)
+      .executeTakeFirstOrThrow();
+    expect(handedBack).toMatchObject({ state: 'RUNNING', lease_owner: null, lease_expires_at: null });
+    expect(handedBack.processed_count).toBeGreaterThan(0);
+    expect(handedBack.processed_count).toBe(await itemCount(jobId));
+
+    runners.push(startRunner(adminDeps(ctx), { pageSize: 200 }));
+    const job = await pollUntil(
+      'the job finished',
+      async () => {
+        const row = await ctx.database.db.selectFrom('bulk_jobs').select(['state', 'success_count']).where('id', '=', jobId).executeTakeFirstOrThrow();
+        return row.state !== 'RUNNING' ? row : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 200 },
+    );
+    expect(job).toEqual({ state: 'SUCCEEDED', success_count: 2_000 });
+    await expectEachReplayedOnce(jobId, ids);
+  }, 180_000);
 });
+
+/** admin-api as it runs in production (main.ts), with a short lease so a crash is noticed fast. */
+async function startAdminProcess(): Promise<{ process: ServiceProcess; base: string }> {
+  const port = await freePort();
+  const child = spawnService('admin-api', {
+    ...ctx.env,
+    PORT: String(port),
+    ADMIN_AUTH_TOKEN: TOKEN,
+    BULK_LEASE_MS: '1000',
+    BULK_POLL_INTERVAL_MS: '50',
+    BULK_PAGE_SIZE: '50',
+  });
+  processes.push(child);
+  const base = `http://127.0.0.1:${port}`;
+  await pollUntil('admin-api is ready', async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok, {
+    timeoutMs: 30_000,
+  }).catch((err) => {
+    throw new Error(`admin-api never became ready:\n${child.output()}`, { cause: err });
+  });
+  return { process: child, base };
+}
