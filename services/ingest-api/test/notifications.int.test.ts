@@ -195,6 +195,14 @@ describe('POST /notifications: fan-out', () => {
     expect(res.body.dispatchedChannels).toEqual(['EMAIL', 'SMS']);
   });
 
+  it('counts accepted, deferred and suppressed notifications by kind', async () => {
+    const metrics = await registry.metrics();
+    expect(metrics).toMatch(/ingest_notifications_total\{[^}]*kind="MARKETING"[^}]*outcome="fanned_out"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/ingest_notifications_total\{[^}]*kind="MARKETING"[^}]*outcome="suppressed"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/ingest_notifications_total\{[^}]*kind="SERVICE"[^}]*outcome="scheduled"[^}]*\} 1/);
+    expect(metrics).toMatch(/http_requests_total\{[^}]*route="\/api\/v1\/notifications"[^}]*status="202"[^}]*\} [1-9]/);
+  });
+
   it('answers 404 RECIPIENT_NOT_FOUND for an unknown recipient and writes nothing', async () => {
     const before = await rowCounts(ctx);
     const res = await send(direct(uniq('ghost')));
