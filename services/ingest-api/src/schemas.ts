@@ -55,7 +55,8 @@ export const sendNotificationBody = z
       if (value.title === undefined) ctx.addIssue({ code: 'custom', path: ['title'], message: 'title is required without templateKey' });
       if (value.body === undefined) ctx.addIssue({ code: 'custom', path: ['body'], message: 'body is required without templateKey' });
     }
-  });
+  })
+  .describe('either title and body, or templateKey (with payload for its placeholders), not both');
 export type SendNotificationBody = z.infer<typeof sendNotificationBody>;
 
 export const sendNotificationResponse = z.object({
