@@ -79,6 +79,71 @@ export async function claimAttempt(
 }
 
 /**
+ * claimAttempt for many messages in one statement. A message for an attempt another message of
+ * the same batch already claimed gets `undefined`, as it would one statement later.
+ */
+export async function claimAttempts(
+  db: Db,
+  items: { attemptId: string; retryCount: number }[],
+  input: { leaseMs: number; now: Date },
+): Promise<(ClaimedAttempt | undefined)[]> {
+  const { rows } = await sql<ClaimedAttempt>`
+    update delivery_attempts a
+    set status = 'DISPATCHING', lease_expires_at = ${new Date(input.now.getTime() + input.leaseMs)},
+        dispatched_at = ${input.now}, updated_at = ${input.now}
+    from notifications n,
+         unnest(${items.map((i) => i.attemptId)}::uuid[], ${items.map((i) => i.retryCount)}::int[]) as v(id, retry_count)
+    where a.id = v.id and a.retry_count = v.retry_count and a.status = 'PENDING' and n.id = a.notification_id
+    returning a.id, a.notification_id, n.recipient_id, a.channel, a.address, a.device_token_id, a.priority,
+              a.retry_count, a.max_retry, a.fallback_of, a.rendered_title, a.rendered_body`.execute(db);
+  const claimed = new Map(rows.map((r) => [r.id, r]));
+  return items.map((item) => {
+    const row = claimed.get(item.attemptId);
+    if (row?.retry_count !== item.retryCount) return undefined;
+    claimed.delete(item.attemptId);
+    return row;
+  });
+}
+
+/**
+ * recordOutcome for many dispatches in one transaction: successes (the common case) set-based,
+ * failures one by one. Same conditions and events as recordOutcome; null where the attempt was
+ * no longer ours.
+ */
+export async function recordOutcomes(
+  tx: Tx,
+  ctx: OutcomeContext,
+  items: { attempt: ClaimedAttempt; outcome: DispatchOutcome }[],
+): Promise<(AttemptStatus | null)[]> {
+  const results = new Array<AttemptStatus | null>(items.length).fill(null);
+  const successes = items
+    .map((item, index) => ({ ...item, index }))
+    .filter((item): item is typeof item & { outcome: { kind: 'succeeded'; vendorMessageId: string } } => item.outcome.kind === 'succeeded');
+  if (successes.length > 0) {
+    const { rows } = await sql<{ id: string }>`
+      update delivery_attempts a
+      set status = 'SUCCEEDED', vendor_message_id = v.vendor_message_id, failure_reason = null,
+          lease_expires_at = null, next_attempt_at = null, completed_at = ${ctx.now}, updated_at = ${ctx.now}
+      from unnest(${successes.map((s) => s.attempt.id)}::uuid[], ${successes.map((s) => s.attempt.retry_count)}::int[],
+                  ${successes.map((s) => s.outcome.vendorMessageId)}::text[]) as v(id, retry_count, vendor_message_id)
+      where a.id = v.id and a.status = 'DISPATCHING' and a.retry_count = v.retry_count
+      returning a.id`.execute(tx);
+    const updated = new Set(rows.map((r) => r.id));
+    const done = successes.filter((s) => updated.has(s.attempt.id));
+    await insertOutboxRows(
+      tx,
+      done.map((s) => vendorResult(ctx, s.attempt, 'SUCCEEDED', s.attempt.retry_count, s.outcome.vendorMessageId, null)),
+    );
+    for (const s of done) results[s.index] = 'SUCCEEDED';
+    await completeNotificationsIfDone(tx, [...new Set(done.map((s) => s.attempt.notification_id))], ctx.now);
+  }
+  for (const [index, item] of items.entries()) {
+    if (item.outcome.kind === 'failed') results[index] = await recordOutcome(tx, ctx, item.attempt, item.outcome);
+  }
+  return results;
+}
+
+/**
  * Records a dispatch's outcome with the events announcing it, in the caller's transaction:
  * SUCCEEDED; PENDING with retry_count + 1 and a backed-off next_attempt_at while dispatches
  * remain; EXHAUSTED after the last one, or at once for a permanent or invalid-recipient error.
@@ -282,6 +347,39 @@ async function completeNotificationIfDone(tx: Tx, notificationId: string, now: D
             .select(sql.lit(1).as('one'))
             .where('notification_id', '=', notificationId)
             .where('status', 'not in', ['SUCCEEDED', 'EXHAUSTED', 'PERMANENTLY_FAILED']),
+        ),
+      ),
+    )
+    .execute();
+}
+
+/** completeNotificationIfDone for many notifications, locking them in id order (no deadlocks between batches). */
+async function completeNotificationsIfDone(tx: Tx, notificationIds: string[], now: Date): Promise<void> {
+  if (notificationIds.length === 0) return;
+  const locked = await tx
+    .selectFrom('notifications')
+    .select('id')
+    .where('id', 'in', notificationIds)
+    .where('status', 'in', ['FANNED_OUT', 'SCHEDULED'])
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+  if (locked.length === 0) return;
+  await tx
+    .updateTable('notifications')
+    .set({ status: 'COMPLETED', completed_at: now, updated_at: now })
+    .where(
+      'id',
+      'in',
+      locked.map((l) => l.id),
+    )
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('delivery_attempts')
+            .select(sql.lit(1).as('one'))
+            .whereRef('delivery_attempts.notification_id', '=', 'notifications.id')
+            .where('delivery_attempts.status', 'not in', ['SUCCEEDED', 'EXHAUSTED', 'PERMANENTLY_FAILED']),
         ),
       ),
     )

@@ -3,6 +3,7 @@ import type { BackoffScale, Channel } from '@hub/domain';
 import type { Db } from '@hub/db';
 import { ConsumerRunner, deliveryRequestedSchema, type DeliveryRequested, type Kafka, type Producer, type Topics } from '@hub/messaging';
 import type { Registry } from '@hub/observability';
+import { DeliveryStore } from './delivery-store.ts';
 import { createDispatchMetrics, handleDelivery, type DeliveryDeps } from './handle-delivery.ts';
 import type { ProtectedVendor } from './vendor-call.ts';
 
@@ -38,14 +39,17 @@ export class Dispatcher {
   constructor(options: DispatcherOptions) {
     this.log = options.logger.child({ component: 'dispatcher', channel: options.channel });
     const deps: DeliveryDeps = {
-      db: options.db,
-      topics: options.topics,
+      store: new DeliveryStore({
+        db: options.db,
+        topics: options.topics,
+        clock: options.clock ?? (() => new Date()),
+        logger: this.log,
+        leaseMs: options.leaseMs,
+        backoff: options.backoff,
+      }),
       vendor: options.vendor,
-      clock: options.clock ?? (() => new Date()),
       logger: this.log,
       metrics: createDispatchMetrics(options.registry),
-      leaseMs: options.leaseMs,
-      backoff: options.backoff,
     };
     const lanes = options.topics.deliveryLanes(options.channel);
     const group = options.topics.dispatcherGroup(options.channel);

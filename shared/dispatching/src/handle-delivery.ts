@@ -1,23 +1,17 @@
 import type { Logger } from 'pino';
-import type { BackoffScale } from '@hub/domain';
 import { maskAddress } from '@hub/domain';
-import type { Db } from '@hub/db';
-import type { DeliveryRequested, Topics } from '@hub/messaging';
+import type { DeliveryRequested } from '@hub/messaging';
 import { Counter, Histogram, type Registry } from '@hub/observability';
 import { asVendorError } from '@hub/vendors';
-import { claimAttempt, recordOutcome, type DispatchOutcome } from './attempts.ts';
+import type { DispatchOutcome } from './attempts.ts';
+import type { DeliveryStore } from './delivery-store.ts';
 import type { ProtectedVendor } from './vendor-call.ts';
 
 export interface DeliveryDeps {
-  db: Db;
-  topics: Topics;
+  store: DeliveryStore;
   vendor: ProtectedVendor;
-  clock: () => Date;
   logger: Logger;
   metrics: DispatchMetrics;
-  /** How long a claimed attempt belongs to this worker before the relay may recover it. */
-  leaseMs: number;
-  backoff: BackoffScale;
 }
 
 /**
@@ -26,12 +20,7 @@ export interface DeliveryDeps {
  * transaction. The consumer commits the offset only after this resolves.
  */
 export async function handleDelivery(deps: DeliveryDeps, message: DeliveryRequested): Promise<void> {
-  const attempt = await claimAttempt(deps.db, {
-    attemptId: message.attemptId,
-    retryCount: message.retryCount,
-    leaseMs: deps.leaseMs,
-    now: deps.clock(),
-  });
+  const attempt = await deps.store.claim({ attemptId: message.attemptId, retryCount: message.retryCount });
   const log = deps.logger.child({ attemptId: message.attemptId, notificationId: message.notificationId });
   if (!attempt) {
     deps.metrics.outcomes.inc({ channel: message.channel, outcome: 'stale' });
@@ -55,11 +44,7 @@ export async function handleDelivery(deps: DeliveryDeps, message: DeliveryReques
     outcome = { kind: 'failed', errorClass: error.errorClass, detail: error.detail };
   }
 
-  const status = await recordWithRetry(deps, () =>
-    deps.db.transaction().execute((tx) =>
-      recordOutcome(tx, { topics: deps.topics, now: deps.clock(), backoff: deps.backoff }, attempt, outcome),
-    ),
-  );
+  const status = await deps.store.record(attempt, outcome);
   const label = status ?? 'lease_lost';
   deps.metrics.duration.observe({ channel: attempt.channel, outcome: label }, (performance.now() - started) / 1_000);
   deps.metrics.outcomes.inc({ channel: attempt.channel, outcome: label });
@@ -73,23 +58,6 @@ export async function handleDelivery(deps: DeliveryDeps, message: DeliveryReques
   if (status === null) log.warn(fields, 'attempt was recovered by the relay before its outcome was recorded');
   else if (status === 'SUCCEEDED') log.debug(fields, 'delivery dispatched');
   else log.info(fields, 'delivery failed');
-}
-
-/**
- * The vendor has been called: losing its answer to a database blip would mean sending again
- * after the lease. So the outcome transaction is retried here for a while (it is conditional,
- * hence safe to repeat) before the error goes up to the consumer, which retries the message.
- */
-async function recordWithRetry<T>(deps: Pick<DeliveryDeps, 'logger'>, work: () => Promise<T>): Promise<T> {
-  for (let failures = 0; ; failures++) {
-    try {
-      return await work();
-    } catch (err) {
-      if (failures >= 5) throw err;
-      deps.logger.warn({ err, failures: failures + 1 }, 'recording a delivery outcome failed, retrying');
-      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** failures));
-    }
-  }
 }
 
 export interface DispatchMetrics {

@@ -6,9 +6,13 @@ export { TokenBucket } from './token-bucket.ts';
 export { handleDelivery, createDispatchMetrics, type DeliveryDeps, type DispatchMetrics } from './handle-delivery.ts';
 export {
   claimAttempt,
+  claimAttempts,
   lockExpiredLeases,
   recordOutcome,
+  recordOutcomes,
   type ClaimedAttempt,
   type DispatchOutcome,
   type OutcomeContext,
 } from './attempts.ts';
+export { DeliveryStore, type DeliveryStoreOptions } from './delivery-store.ts';
+export { MicroBatcher } from './micro-batcher.ts';

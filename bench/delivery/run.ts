@@ -1,0 +1,334 @@
+// Delivery pipeline throughput and latency on this machine (numbers are indicative: a shared
+// 2-core box also runs Postgres, Kafka and other work). One run prints:
+//   1. relay events/s, draining a pre-filled outbox to Kafka               (target ≥ 20,000/s)
+//   2. dispatcher deliveries/s, one instance, zero-latency mock vendor     (target ≥ 5,000/s)
+//   3. the same with 100 ms mock latency, throughput via concurrency       (target ≥ 1,000/s)
+//   4. end-to-end accept → SUCCEEDED latency at 200 notifications/s × 4 channels, relay and four
+//      dispatchers as separate processes (target p50 ≤ 50 ms, p99 ≤ 250 ms), next to the raw
+//      Kafka produce → consume latency measured at the same time (the floor).
+// Everything runs on 127.0.0.1 in a fresh database and a private topic namespace, both removed
+// at the end; every phase is bounded and the script exits by itself.
+//
+//   npm run bench:delivery
+//   BENCH_RELAY_ROWS=100000 BENCH_E2E_SECONDS=30 npm run bench:delivery
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'kysely';
+import postgres from 'postgres';
+import { pino } from 'pino';
+import { CHANNELS, type Channel } from '@hub/domain';
+import { createDb, insertOutboxRows, migrateToLatest, newId, type DbHandle } from '@hub/db';
+import { Dispatcher, ProtectedVendor } from '@hub/dispatching';
+import { createKafka, createProducer, createTopics, ensureTopics, makeEvent, type DeliveryRequested } from '@hub/messaging';
+import { createMetricsRegistry } from '@hub/observability';
+import { MockVendor } from '@hub/vendors';
+import { OutboxRelay } from '../../services/outbox-relay/src/relay.ts';
+import { seedNotification, seedNotifications } from '../../shared/testing/src/seed.ts';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const RELAY_ROWS = env('BENCH_RELAY_ROWS', 60_000);
+const DISPATCH_ZERO = env('BENCH_DISPATCH_ROWS', 20_000);
+const DISPATCH_SLOW = env('BENCH_DISPATCH_SLOW_ROWS', 8_000);
+const SLOW_CONCURRENCY = env('BENCH_SLOW_CONCURRENCY', 256);
+const E2E_RATE = env('BENCH_E2E_RATE', 200);
+const E2E_SECONDS = env('BENCH_E2E_SECONDS', 15);
+const PHASE_TIMEOUT_MS = env('BENCH_PHASE_TIMEOUT_MS', 120_000);
+
+const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const id = randomBytes(3).toString('hex');
+const dbName = `hub_bench_delivery_${id}`;
+const namespace = `bench${id}`;
+const logger = pino({ level: process.env.BENCH_LOG_LEVEL ?? 'warn' });
+const topics = createTopics(namespace);
+const kafka = createKafka({ brokers, clientId: `bench-${id}`, logger });
+const children: ChildProcess[] = [];
+/** Started in-process components, stopped on any exit path before the clients close. */
+const running = new Set<{ stop: () => Promise<void> }>();
+const progress = (message: string) => console.error(`[bench:delivery ${new Date().toISOString().slice(11, 19)}] ${message}`);
+
+const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+await admin.unsafe(`create database "${dbName}"`);
+const url = new URL(adminUrl);
+url.pathname = `/${dbName}`;
+const database = createDb({ url: url.toString(), max: 20, applicationName: 'bench-delivery' });
+const producer = createProducer(kafka);
+const results: string[] = [];
+const print = (line: string) => {
+  results.push(line);
+  console.log(line);
+};
+
+try {
+  await migrateToLatest(database.db);
+  await ensureTopics(kafka, [...topics.all(), `${namespace}.bench.latency`], { partitions: 8 });
+  await producer.connect();
+  print(`[bench:delivery] indicative numbers (2 shared cores, everything on one box); db ${dbName}, namespace ${namespace}`);
+  await benchRelay(database);
+  await benchDispatcher(database, { rows: DISPATCH_ZERO, latencyMs: 0, concurrency: 64, label: 'zero-latency mock', target: 5_000 });
+  await benchDispatcher(database, { rows: DISPATCH_SLOW, latencyMs: 100, concurrency: SLOW_CONCURRENCY, label: '100 ms mock', target: 1_000 });
+  await benchEndToEnd(database);
+} catch (err) {
+  console.error(err);
+  process.exitCode = 1;
+} finally {
+  for (const component of running) await component.stop().catch(() => {});
+  for (const child of children) child.kill('SIGKILL');
+  await producer.disconnect().catch(() => {});
+  await database.close();
+  await admin.unsafe(`drop database if exists "${dbName}" with (force)`).catch(() => {});
+  await admin.end();
+  const kafkaAdmin = kafka.admin();
+  await kafkaAdmin.connect();
+  await kafkaAdmin.deleteTopics({ topics: [...topics.all(), `${namespace}.bench.latency`] }).catch(() => {});
+  await kafkaAdmin.disconnect();
+}
+process.exit(process.exitCode ?? 0);
+
+function relay(db: DbHandle, registry = createMetricsRegistry('bench-relay')): OutboxRelay {
+  const r = new OutboxRelay(
+    { db: db.db, sql: db.sql, producer, topics, logger, registry },
+    {
+      batchSize: 1_000,
+      publishers: 2,
+      pollIntervalMs: 200,
+      maintenanceIntervalMs: 500,
+      maintenanceBatchSize: 500,
+      housekeepingIntervalMs: 3_600_000,
+      retentionMs: 3_600_000,
+      backoff: { baseMs: 1_000, maxMs: 60_000 },
+    },
+  );
+  running.add(r);
+  return r;
+}
+
+async function waitFor(description: string, probe: () => Promise<boolean>, intervalMs = 50): Promise<void> {
+  const deadline = Date.now() + PHASE_TIMEOUT_MS;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`bench phase timed out: ${description}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+async function count(db: DbHandle, query: string): Promise<number> {
+  const { rows } = await sql<{ n: number }>`${sql.raw(query)}`.execute(db.db);
+  return rows[0]!.n;
+}
+
+async function benchRelay(db: DbHandle): Promise<void> {
+  const now = new Date();
+  for (let i = 0; i < RELAY_ROWS; i += 1_000) {
+    await db.db.transaction().execute((tx) =>
+      insertOutboxRows(
+        tx,
+        Array.from({ length: Math.min(1_000, RELAY_ROWS - i) }, (_, j) => {
+          const channel = CHANNELS[(i + j) % 4]!;
+          return {
+            topic: topics.delivery(channel, false),
+            key: `recipient-${(i + j) % 1_000}`,
+            payload: makeEvent<DeliveryRequested>(
+              'delivery.requested',
+              { attemptId: newId(), notificationId: newId(), channel, priority: false, retryCount: 0 },
+              now,
+            ),
+          };
+        }),
+      ),
+    );
+  }
+  progress(`outbox pre-filled with ${RELAY_ROWS} rows`);
+  const r = relay(db);
+  const started = performance.now();
+  await r.start();
+  await waitFor('outbox drained', async () => (await count(db, 'select count(*)::int as n from outbox where published_at is null')) === 0, 20);
+  const seconds = (performance.now() - started) / 1_000;
+  await r.stop();
+  running.delete(r);
+  print(`relay: ${RELAY_ROWS} outbox rows → Kafka in ${seconds.toFixed(2)} s = ${Math.round(RELAY_ROWS / seconds)} events/s (target ≥ 20,000/s)`);
+  await db.db.deleteFrom('outbox').execute();
+}
+
+async function benchDispatcher(
+  db: DbHandle,
+  options: { rows: number; latencyMs: number; concurrency: number; label: string; target: number },
+): Promise<void> {
+  const channel: Channel = options.latencyMs === 0 ? 'PUSH' : 'EMAIL';
+  for (let i = 0; i < options.rows; i += 2_000) {
+    await seedNotifications(
+      db.db,
+      topics,
+      Array.from({ length: Math.min(2_000, options.rows - i) }, (_, j) => ({
+        kind: 'MARKETING' as const,
+        recipientId: `bench-${(i + j) % 500}`,
+        deliveries: [{ channel, address: channel === 'PUSH' ? `bench-token-${i + j}-${'x'.repeat(32)}` : `user${i + j}@example.com` }],
+      })),
+    );
+  }
+  // Everything on Kafka first, so the dispatcher is measured alone.
+  const r = relay(db);
+  await r.start();
+  progress(`${options.rows} ${channel} deliveries seeded`);
+  await waitFor('deliveries published', async () => (await count(db, 'select count(*)::int as n from outbox where published_at is null')) === 0);
+  await r.stop();
+  running.delete(r);
+  progress('deliveries on Kafka; starting the dispatcher');
+  const dispatcher = new Dispatcher({
+    channel,
+    db: db.db,
+    kafka,
+    producer,
+    topics,
+    vendor: new ProtectedVendor(
+      new MockVendor({ channel, latencyMs: options.latencyMs, failureMix: { transient: 0, permanent: 0, invalid_recipient: 0 } }),
+      { attempts: 3, timeoutMs: 5_000, ratePerSecond: 0, breaker: { errorThresholdPercentage: 50, volumeThreshold: 20, resetTimeoutMs: 10_000 } },
+    ),
+    logger,
+    registry: createMetricsRegistry('bench-dispatcher'),
+    bulkConcurrency: options.concurrency,
+    priorityConcurrency: 8,
+    leaseMs: 60_000,
+    backoff: { baseMs: 1_000, maxMs: 60_000 },
+  });
+  running.add(dispatcher);
+  await dispatcher.start();
+  // Timed from the first success (group join and partition assignment are not throughput).
+  await waitFor('first delivery', async () => (await count(db, `select count(*)::int as n from delivery_attempts where channel = '${channel}' and status = 'SUCCEEDED'`)) > 0, 10);
+  const startedAt = performance.now();
+  const startedCount = await count(db, `select count(*)::int as n from delivery_attempts where channel = '${channel}' and status = 'SUCCEEDED'`);
+  await waitFor(
+    'all delivered',
+    async () => (await count(db, `select count(*)::int as n from delivery_attempts where channel = '${channel}' and status = 'SUCCEEDED'`)) === options.rows,
+    25,
+  );
+  const seconds = (performance.now() - startedAt) / 1_000;
+  await dispatcher.stop();
+  running.delete(dispatcher);
+  const rate = Math.round((options.rows - startedCount) / seconds);
+  print(
+    `dispatcher (${options.label}, concurrency ${options.concurrency}): ${options.rows - startedCount} deliveries in ${seconds.toFixed(2)} s = ${rate} deliveries/s per instance (target ≥ ${options.target.toLocaleString('en')}/s)`,
+  );
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function spawnService(service: string): Promise<void> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', path.join(repoRoot, 'services', service, 'src', 'main.ts')], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      DATABASE_URL: url.toString(),
+      KAFKA_BROKERS: brokers.join(','),
+      KAFKA_TOPIC_NAMESPACE: namespace,
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      VENDOR_MODE: 'mock',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(child);
+  await waitFor(`${service} ready`, async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200, 200);
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function benchEndToEnd(db: DbHandle): Promise<void> {
+  progress('starting the relay and four dispatchers as processes');
+  await Promise.all(['outbox-relay', 'dispatcher-push', 'dispatcher-email', 'dispatcher-sms', 'dispatcher-kakao'].map(spawnService));
+  // Warm-up: one notification through every lane, so group joins are not in the numbers.
+  const warm = await seedNotification(db.db, topics, {
+    kind: 'MARKETING',
+    deliveries: CHANNELS.map((channel) => ({ channel, address: channel === 'EMAIL' ? 'warm@example.com' : channel === 'PUSH' ? `warm-${'x'.repeat(32)}` : '+821000000000' })),
+  });
+  await waitFor('warm-up delivered', async () => (await count(db, `select count(*)::int as n from delivery_attempts where notification_id = '${warm.notificationId}' and status = 'SUCCEEDED'`)) === 4, 50);
+
+  // Raw Kafka floor, measured alongside: one message every 5 ms, produce → consume.
+  const latencyTopic = `${namespace}.bench.latency`;
+  const kafkaLatencies: number[] = [];
+  const consumer = kafka.consumer({ groupId: `${namespace}-bench-latency`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [latencyTopic], fromBeginning: false });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      kafkaLatencies.push(performance.timeOrigin + performance.now() - Number(message.value!.toString()));
+    },
+  });
+  await new Promise((r) => setTimeout(r, 3_000));
+  const floorProducer = createProducer(kafka);
+  await floorProducer.connect();
+  let probing = true;
+  const probe = (async () => {
+    while (probing) {
+      await floorProducer.send({ topic: latencyTopic, messages: [{ value: String(performance.timeOrigin + performance.now()) }] });
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+
+  progress(`offering ${E2E_RATE} notifications/s for ${E2E_SECONDS} s`);
+  const accepted = new Map<string, number>();
+  const total = E2E_RATE * E2E_SECONDS;
+  const intervalMs = 1_000 / E2E_RATE;
+  const began = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = began + i * intervalMs;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    inFlight.push(
+      seedNotification(db.db, topics, {
+        kind: i % 2 === 0 ? 'SECURITY' : 'MARKETING',
+        recipientId: `e2e-${i % 1_000}`,
+        deliveries: [
+          { channel: 'PUSH', address: `e2e-token-${i}-${'x'.repeat(32)}` },
+          { channel: 'EMAIL', address: `e2e${i}@example.com` },
+          { channel: 'SMS', address: `+8210${String(i).padStart(8, '0')}` },
+          { channel: 'KAKAO_ALIMTALK', address: `+8210${String(i).padStart(8, '0')}` },
+        ],
+      }).then((n) => {
+        accepted.set(n.notificationId, Date.now());
+      }),
+    );
+  }
+  await Promise.all(inFlight);
+  const offered = total / ((performance.now() - began) / 1_000);
+  await waitFor(
+    'all end-to-end deliveries final',
+    async () => (await count(db, `select count(*)::int as n from delivery_attempts where status <> 'SUCCEEDED' and notification_id <> '${warm.notificationId}'`)) === 0,
+    200,
+  );
+  probing = false;
+  await probe;
+  await floorProducer.disconnect();
+  await consumer.disconnect();
+
+  const rows = await db.db.selectFrom('delivery_attempts').select(['notification_id', 'completed_at']).where('notification_id', '<>', warm.notificationId).execute();
+  const latencies = rows
+    .filter((r) => accepted.has(r.notification_id))
+    .map((r) => r.completed_at!.getTime() - accepted.get(r.notification_id)!)
+    .sort((a, b) => a - b);
+  kafkaLatencies.sort((a, b) => a - b);
+  print(
+    `end-to-end accept → SUCCEEDED at ${offered.toFixed(0)} notifications/s × 4 channels for ${E2E_SECONDS} s (${latencies.length} deliveries): ` +
+      `p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms, max ${latencies.at(-1)} ms (target p50 ≤ 50, p99 ≤ 250)`,
+  );
+  print(
+    `raw Kafka produce → consume, same run (${kafkaLatencies.length} probes): p50 ${percentile(kafkaLatencies, 50).toFixed(1)} ms, ` +
+      `p99 ${percentile(kafkaLatencies, 99).toFixed(1)} ms`,
+  );
+  for (const child of children) child.kill('SIGTERM');
+  await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+  children.length = 0;
+}
