@@ -24,6 +24,7 @@ export function createApp(ingest: IngestDeps): Express {
   };
   const app = express();
   app.disable('x-powered-by');
+  if (deps.inFlight) app.use(deps.inFlight.middleware());
   app.set('query parser', 'simple');
   app.use(httpMetrics(deps.registry));
   app.use(opsRouter(deps));

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type postgres from 'postgres';
 import type { Logger } from 'pino';
 import type { Db } from '@hub/db';
+import type { InFlightRequests } from '@hub/http';
 import type { Topics } from '@hub/messaging';
 import type { Readiness, Registry } from '@hub/observability';
 import type { IngestConfig } from './config.ts';
@@ -20,6 +21,8 @@ export interface IngestDeps {
   readiness: Readiness;
   clock: () => Date;
   config: IngestConfig;
+  /** When given, every request is counted so shutdown can wait for running handlers. */
+  inFlight?: InFlightRequests;
 }
 
 /** Everything a use case may pick from (createApp derives topics and metrics). */

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { loadConfigOrExit } from '@hub/config';
 import { createDb, pingDb } from '@hub/db';
-import { listen } from '@hub/http';
+import { InFlightRequests, listen } from '@hub/http';
 import { createServiceRuntime } from '@hub/observability';
 import { createApp } from './app.ts';
 import { ingestConfigSchema } from './config.ts';
@@ -26,11 +26,14 @@ readiness
 shutdown.register('close postgres', () => database.close());
 shutdown.register('close redis', async () => void (await redis.quit()));
 
-const app = createApp({ ...runtime, db: database.db, sql: database.sql, redis, config, clock: () => new Date() });
+const inFlight = new InFlightRequests();
+const app = createApp({ ...runtime, db: database.db, sql: database.sql, redis, config, inFlight, clock: () => new Date() });
 const server = await listen(app, config.PORT, config.HOST);
 shutdown.register('stop http', async () => {
   readiness.markShuttingDown();
-  await server.close();
+  // Handlers of callers that hung up hold no connection but still use Redis and Postgres,
+  // which are closed next: wait for them too.
+  await Promise.all([server.close(), inFlight.idle()]);
 });
 shutdown.listen(process);
 logger.info({ port: server.port }, 'ingest-api listening');

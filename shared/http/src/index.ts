@@ -13,3 +13,4 @@ export {
   type OpenApiResponse,
   type OpenApiRoute,
 } from './openapi.ts';
+export { InFlightRequests } from './in-flight.ts';
