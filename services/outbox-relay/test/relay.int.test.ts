@@ -22,7 +22,7 @@ const options: RelayOptions = {
   backoff: { baseMs: 1_000, maxMs: 60_000 },
 };
 
-function relay(overrides: Partial<RelayOptions> = {}): OutboxRelay {
+function relay(overrides: Partial<RelayOptions> = {}, registry = createMetricsRegistry('relay-test')): OutboxRelay {
   return new OutboxRelay(
     {
       db: ctx.database.db,
@@ -30,7 +30,7 @@ function relay(overrides: Partial<RelayOptions> = {}): OutboxRelay {
       producer,
       topics: ctx.topics,
       logger: ctx.logger,
-      registry: createMetricsRegistry('relay-test'),
+      registry,
     },
     { ...options, ...overrides },
   );
@@ -225,5 +225,55 @@ describe('outbox relay', () => {
     expect(left.map((l) => l.id).sort()).toEqual([ids.recentPublished, ids.oldUnpublished].sort());
     const keys = await ctx.database.db.selectFrom('idempotency_keys').select('key').execute();
     expect(keys.map((k) => k.key)).toEqual(['fresh-key']);
+  });
+
+  it('wakes on NOTIFY when a row commits, without waiting for the poll', async () => {
+    // A poll interval far beyond the test's deadline: only the notification can wake it.
+    const r = relay({ pollIntervalMs: 600_000, publishers: 1 });
+    await r.start();
+    try {
+      // Let the first (empty) round pass so the publisher is asleep.
+      await r.publishOnce();
+      const seeded = await seedNotification(ctx.database.db, ctx.topics, { deliveries: [{ channel: 'PUSH', address: 'wake-token-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' }] });
+      await pollUntil('published after NOTIFY', () => receivedFor(seeded.attemptIds[0]!).length === 1, { timeoutMs: 10_000 });
+    } finally {
+      await r.stop();
+    }
+  });
+
+  it('publishes a deferred row once it is due, found by the polling fallback', async () => {
+    const r = relay({ pollIntervalMs: 100, publishers: 1 });
+    await r.start();
+    try {
+      const seeded = await seedNotification(ctx.database.db, ctx.topics, {
+        availableAt: new Date(Date.now() + 1_000),
+        deliveries: [{ channel: 'EMAIL', address: 'later@example.com' }],
+      });
+      // Its NOTIFY fired at insert, when it was not yet due; nothing notifies when it becomes due.
+      await pollUntil('deferred row published', () => receivedFor(seeded.attemptIds[0]!).length === 1, { timeoutMs: 10_000 });
+      const row = await ctx.database.db
+        .selectFrom('outbox')
+        .select(['available_at', 'published_at'])
+        .where(sql<string>`payload->>'attemptId'`, '=', seeded.attemptIds[0]!)
+        .executeTakeFirstOrThrow();
+      expect(row.published_at!.getTime()).toBeGreaterThanOrEqual(row.available_at.getTime());
+    } finally {
+      await r.stop();
+    }
+  });
+
+  it('reports the age of the oldest due unpublished row as outbox_lag_seconds', async () => {
+    const registry = createMetricsRegistry('relay-lag');
+    relay({}, registry);
+    await ctx.database.db
+      .insertInto('outbox')
+      .values({ id: crypto.randomUUID(), topic: ctx.topics.alertFired, message_key: null, payload: {}, headers: {}, available_at: new Date(Date.now() - 30_000) })
+      .execute();
+    try {
+      const lag = (await registry.getSingleMetric('outbox_lag_seconds')!.get()).values[0]!.value;
+      expect(lag).toBeGreaterThanOrEqual(29);
+    } finally {
+      await ctx.database.db.deleteFrom('outbox').where('topic', '=', ctx.topics.alertFired).where('published_at', 'is', null).execute();
+    }
   });
 });

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseEnv } from '@hub/config';
+import { dispatcherConfigSchema } from './config.ts';
+
+const base = { DATABASE_URL: 'postgres://localhost/hub', KAFKA_BROKERS: '127.0.0.1:9092' };
+
+describe('dispatcher configuration', () => {
+  it('runs mock vendors by default with the SPEC backoff and a one-minute lease', () => {
+    const config = parseEnv(dispatcherConfigSchema('SMS'), base);
+    expect(config).toMatchObject({
+      VENDOR_MODE: 'mock',
+      PORT: 9104,
+      RETRY_BACKOFF_BASE_MS: 1_000,
+      RETRY_BACKOFF_MAX_MS: 60_000,
+      DISPATCH_LEASE_MS: 60_000,
+      VENDOR_CALL_ATTEMPTS: 3,
+    });
+  });
+
+  it('names every credential the channel needs when VENDOR_MODE=http', () => {
+    let error: unknown;
+    try {
+      parseEnv(dispatcherConfigSchema('SMS'), { ...base, VENDOR_MODE: 'http', TWILIO_FROM: '+15005550006' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).variables.sort()).toEqual(['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN']);
+  });
+
+  it('rejects a failure rate outside 0..1 by name', () => {
+    expect(() => parseEnv(dispatcherConfigSchema('EMAIL'), { ...base, MOCK_VENDOR_TRANSIENT_RATE: '1.5' })).toThrow(/MOCK_VENDOR_TRANSIENT_RATE/);
+  });
+});
