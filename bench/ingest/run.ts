@@ -264,7 +264,11 @@ async function main() {
     }
     console.log('\n(2) ingest-api (separate process) under autocannon, 4-channel SECURITY notifications');
     const port = await freePort();
-    child = await startIngest(port, {});
+    // Group-commit knobs can be tried from the command line (see ADR 0007).
+    const knobs = Object.fromEntries(
+      ['WRITE_CONCURRENCY', 'WRITE_BATCH_MAX', 'DATABASE_POOL_MAX'].flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : [])),
+    );
+    child = await startIngest(port, knobs);
     // Warm-up: JIT, prepared statements, pool connections.
     await drive(port, recipients, LEVELS[0]!).catch(() => undefined);
     const ingest: Sample[] = [];
