@@ -34,3 +34,29 @@ export async function releaseIdempotencyKey(redis: Redis, idempotencyKey: string
 export async function rememberIdempotencyKey(redis: Redis, idempotencyKey: string, notificationId: string, ttlSeconds: number): Promise<void> {
   await redis.set(key(idempotencyKey), notificationId, 'EX', ttlSeconds);
 }
+
+// Replace the owner only if it is still the one we saw (another request may have taken over).
+const takeOverScript = ensureScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[3]))
+  return 1
+end
+return 0
+`);
+
+/** Moves a key from an abandoned claimer to this request; false if someone else got there first. */
+export async function takeOverIdempotencyKey(
+  redis: Redis,
+  idempotencyKey: string,
+  abandonedId: string,
+  notificationId: string,
+  ttlSeconds: number,
+): Promise<boolean> {
+  return (await takeOverScript(redis, [key(idempotencyKey)], [abandonedId, notificationId, ttlSeconds])) === 1;
+}
+
+/** Milliseconds since the epoch encoded in a UUIDv7 (its first 48 bits); NaN for other values. */
+export function uuidV7Time(id: string): number {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-7/i.test(id)) return Number.NaN;
+  return Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+}

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliveryRequestedSchema, notificationFannedOutSchema } from '@hub/messaging';
+import { v7 } from 'uuid';
 import { createTestContext, type TestContext } from '@hub/testing';
 import { ingestApp, rowCounts, testClock } from './harness.ts';
 
@@ -313,6 +314,28 @@ describe('POST /notifications: idempotency', () => {
     await request(app).put(`/api/v1/recipients/${ghost}`).send({ channels: [{ type: 'EMAIL', address: 'l@example.com' }] }).expect(201);
     const retried = await send(direct(ghost), key);
     expect(retried.status).toBe(202);
+  });
+
+  it('takes over a claim abandoned by a request that died before commit or release', async () => {
+    const id = await recipient({ channels: [{ type: 'EMAIL', address: 'z@example.com' }], devices: 0 });
+    const key = uniq('key');
+    // What a killed process leaves behind: the Redis claim, no Postgres row.
+    const abandoned = v7({ msecs: clock.now().getTime() - 121_000 });
+    await ctx.redis.set(`idem:${key}`, abandoned, 'EX', 86_400);
+    const res = await send(direct(id), key);
+    expect(res.status).toBe(202);
+    expect(res.body.notificationId).not.toBe(abandoned);
+    expect(await ctx.redis.get(`idem:${key}`)).toBe(res.body.notificationId);
+  });
+
+  it('answers 409 while the claim is recent: its request may still be running', async () => {
+    const id = await recipient({ channels: [{ type: 'EMAIL', address: 'y@example.com' }], devices: 0 });
+    const key = uniq('key');
+    const running = v7({ msecs: clock.now().getTime() - 5_000 });
+    await ctx.redis.set(`idem:${key}`, running, 'EX', 86_400);
+    const res = await send(direct(id), key);
+    expect(res.status).toBe(409);
+    expect(res.body.notificationId).toBe(running);
   });
 });
 

@@ -14,7 +14,7 @@ import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import { AppError, badRequest, notFound } from '@hub/http';
 import { makeEvent, type DeliveryRequested, type NotificationFannedOut } from '@hub/messaging';
 import type { Deps } from '../deps.ts';
-import { claimIdempotencyKey, releaseIdempotencyKey, rememberIdempotencyKey } from '../idempotency.ts';
+import { claimIdempotencyKey, releaseIdempotencyKey, rememberIdempotencyKey, takeOverIdempotencyKey, uuidV7Time } from '../idempotency.ts';
 import { IdempotencyKeyTaken, type NotificationWrite } from '../notification-writer.ts';
 import { consumeRateLimit, refundRateLimit } from '../rate-limit.ts';
 import type { SendNotificationBody } from '../schemas.ts';
@@ -53,7 +53,7 @@ export async function sendNotification(deps: Pick_, input: { idempotencyKey: str
     loadRecipient(deps, input.body.recipientId),
   ]);
   if (claim.status === 'rejected') throw claim.reason;
-  if (!claim.value.claimed) {
+  if (!claim.value.claimed && !(await tookOverAbandonedClaim(deps, input.idempotencyKey, claim.value.notificationId, notificationId))) {
     deps.metrics.idempotencyConflicts.inc();
     throw duplicateRequest(claim.value.notificationId);
   }
@@ -79,6 +79,26 @@ export async function sendNotification(deps: Pick_, input: { idempotencyKey: str
     }
   }
 }
+
+/**
+ * A claim whose request died before it could commit or release (process killed, Redis
+ * unreachable at release time) would block the key for 24 h with an id that never existed.
+ * The claim's value is a UUIDv7, so its age is known: a claim older than the longest a request
+ * can take, with no Postgres row for the key, is abandoned and this request takes it over.
+ * Postgres's primary key still decides if the old request were somehow alive after all.
+ */
+async function tookOverAbandonedClaim(deps: Pick_, idempotencyKey: string, claimedId: string, notificationId: string): Promise<boolean> {
+  const age = deps.clock().getTime() - uuidV7Time(claimedId);
+  if (!(age > ABANDONED_CLAIM_MS)) return false;
+  const row = await deps.db.selectFrom('idempotency_keys').select('notification_id').where('key', '=', idempotencyKey).executeTakeFirst();
+  if (row) return false;
+  const taken = await takeOverIdempotencyKey(deps.redis, idempotencyKey, claimedId, notificationId, deps.config.IDEMPOTENCY_TTL_SECONDS);
+  if (taken) deps.logger.warn({ notificationId, abandonedNotificationId: claimedId }, 'took over an abandoned idempotency claim');
+  return taken;
+}
+
+/** Far beyond any request's lifetime (the shutdown deadline is 25 s). */
+const ABANDONED_CLAIM_MS = 120_000;
 
 type Snapshot = Awaited<ReturnType<typeof loadRecipient>>;
 
