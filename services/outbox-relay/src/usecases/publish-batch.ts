@@ -53,11 +53,10 @@ export async function publishBatch(deps: { db: Db; producer: Producer }, limit: 
     } catch (err) {
       throw new PublishError(ids, err);
     }
-    await tx
-      .updateTable('outbox')
-      .set({ published_at: sql`now()`, publish_attempts: sql`publish_attempts + 1`, last_error: null })
-      .where('id', 'in', ids)
-      .execute();
+    // One array parameter instead of a thousand: cheaper to send and to plan.
+    await sql`
+      update outbox set published_at = now(), publish_attempts = publish_attempts + 1, last_error = null
+      where id = any(${ids}::uuid[])`.execute(tx);
     return rows.length;
   });
 }
