@@ -72,7 +72,7 @@ export async function recordPublishFailure(db: Db, ids: string[], error: string)
     .set({
       publish_attempts: sql`publish_attempts + 1`,
       last_error: error.slice(0, 1_000),
-      available_at: sql`now() + least(250 * power(2, publish_attempts), 30000) * interval '1 millisecond'`,
+      available_at: sql`now() + least(250 * power(2, least(publish_attempts, 10)), 30000) * interval '1 millisecond'`,
     })
     .where('id', 'in', ids)
     .where('published_at', 'is', null)
