@@ -2,8 +2,17 @@
 // separate processes against real Postgres and Kafka, with the mock vendors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { freePort } from '@hub/testing';
-import { createTestContext, pollUntil, seedDevice, seedNotification, seedNotifications, spawnService, type ServiceProcess, type TestContext } from '@hub/testing';
+import {
+  createTestContext,
+  freePort,
+  pollUntil,
+  seedDevice,
+  seedNotification,
+  seedNotifications,
+  spawnService,
+  type ServiceProcess,
+  type TestContext,
+} from '@hub/testing';
 
 let ctx: TestContext;
 const running = new Map<string, ServiceProcess>();
