@@ -24,7 +24,9 @@ export function createApp(ingest: IngestDeps): Express {
   };
   const app = express();
   app.disable('x-powered-by');
-  if (deps.inFlight) app.use(deps.inFlight.middleware());
+  // Only the API: its handlers always end their response (res.json or the problem handler),
+  // whereas an aborted static download of /docs may never call res.end.
+  if (deps.inFlight) app.use('/api/v1', deps.inFlight.middleware());
   app.set('query parser', 'simple');
   app.use(httpMetrics(deps.registry));
   app.use(opsRouter(deps));

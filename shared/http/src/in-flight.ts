@@ -15,7 +15,10 @@ export class InFlightRequests {
     return this.count;
   }
 
-  /** Mount first, before any route. */
+  /**
+   * Mount before the routes it should count, and only on routes whose handlers always end
+   * their response (JSON APIs); an aborted file download may never call `res.end`.
+   */
   middleware(): RequestHandler {
     return (_req, res, next) => {
       this.count++;
