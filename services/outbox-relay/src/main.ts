@@ -20,7 +20,11 @@ const database = createDb({ url: config.DATABASE_URL, max: config.DATABASE_POOL_
 const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'outbox-relay', logger });
 const admin = kafka.admin();
 const producer = createProducer(kafka);
-shutdown.register('close postgres', () => database.close());
+// Bounded: after a Postgres outage postgres.js can keep a dead connection that never ends.
+shutdown.register('close postgres', async () => {
+  await database.sql.end({ timeout: 5 });
+  await database.close();
+});
 shutdown.register('disconnect kafka', async () => {
   await producer.disconnect();
   await admin.disconnect();
@@ -45,6 +49,8 @@ const relay = new OutboxRelay(
     housekeepingIntervalMs: config.RELAY_HOUSEKEEPING_INTERVAL_MS,
     retentionMs: config.OUTBOX_RETENTION_HOURS * 60 * 60 * 1_000,
     backoff: { baseMs: config.RETRY_BACKOFF_BASE_MS, maxMs: config.RETRY_BACKOFF_MAX_MS },
+    // Leaves half of the shutdown deadline to close the clients.
+    stopTimeoutMs: Math.floor(config.SHUTDOWN_TIMEOUT_MS / 2),
   },
 );
 // Stops before the clients close (steps run last-registered first): the batch in flight

@@ -19,6 +19,8 @@ export interface RelayOptions {
   housekeepingIntervalMs: number;
   retentionMs: number;
   backoff: BackoffScale;
+  /** How long stop() waits for the batch in flight; default 10 s. */
+  stopTimeoutMs?: number;
 }
 
 export interface RelayDeps {
@@ -74,7 +76,15 @@ export class OutboxRelay {
     if (!this.running) return;
     this.running = false;
     for (const wake of [...this.sleepers]) wake();
-    await Promise.all(this.loops);
+    // Bounded: a batch stuck on a connection Postgres dropped must not hold the process
+    // forever. Its claim was never committed, so its rows are simply claimed again.
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      Promise.all(this.loops).then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.options.stopTimeoutMs ?? 10_000))),
+    ]);
+    clearTimeout(timer);
+    if (!finished) this.log.warn('outbox relay stopped with a batch still waiting on Postgres (it will be claimed again)');
     this.loops = [];
     await this.listener?.unlisten().catch(() => {});
     this.listener = undefined;
