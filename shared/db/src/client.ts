@@ -28,7 +28,9 @@ export function createDb(options: { url: string; max?: number; applicationName?:
   return {
     db,
     sql: client,
+    // Bounded: a query stuck on a connection the server dropped must not hold shutdown forever.
     close: async () => {
+      await client.end({ timeout: 5 });
       await db.destroy();
     },
   };
