@@ -20,11 +20,7 @@ const database = createDb({ url: config.DATABASE_URL, max: config.DATABASE_POOL_
 const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'outbox-relay', logger });
 const admin = kafka.admin();
 const producer = createProducer(kafka);
-// Bounded: after a Postgres outage postgres.js can keep a dead connection that never ends.
-shutdown.register('close postgres', async () => {
-  await database.sql.end({ timeout: 5 });
-  await database.close();
-});
+shutdown.register('close postgres', () => database.close());
 shutdown.register('disconnect kafka', async () => {
   await producer.disconnect();
   await admin.disconnect();

@@ -46,11 +46,7 @@ export async function runDispatcher(channel: Channel, proc: Proc): Promise<void>
     },
   });
   // Registered first, so they run last: clients close after the consumers drained.
-  // Bounded: after a Postgres outage postgres.js can keep a dead connection that never ends.
-  shutdown.register('close postgres', async () => {
-    await database.sql.end({ timeout: 5 });
-    await database.close();
-  });
+  shutdown.register('close postgres', () => database.close());
   shutdown.register('disconnect kafka', async () => {
     await producer.disconnect();
     await admin.disconnect();
