@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 
 export type { Kafka, Producer, Admin };
@@ -30,6 +30,9 @@ export function createKafka(options: { brokers: string[]; clientId: string; logg
  */
 export function createProducer(kafka: Kafka): Producer {
   return kafka.producer({
+    // Explicit (and the kafkajs 2 default): murmur2 on the key, like the Java client, so a
+    // recipient's messages land on the same partition whichever client wrote them.
+    createPartitioner: Partitioners.DefaultPartitioner,
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
