@@ -1,5 +1,5 @@
-import express, { type ErrorRequestHandler, type Express } from 'express';
-import { AppError, httpMetrics, notFoundHandler, openApiRoutes, opsRouter, problemHandler } from '@hub/http';
+import express, { type Express } from 'express';
+import { httpMetrics, notFoundHandler, openApiRoutes, opsRouter, problemHandler } from '@hub/http';
 import { createTopics } from '@hub/messaging';
 import { callerAuth } from './auth.ts';
 import type { Deps, IngestDeps } from './deps.ts';
@@ -46,19 +46,6 @@ export function createApp(ingest: IngestDeps): Express {
   app.use('/api/v1', api);
 
   app.use(notFoundHandler);
-  app.use(clientErrors);
   app.use(problemHandler(deps.logger));
   return app;
 }
-
-/**
- * Errors express itself raises for a bad request (e.g. a path with broken %-encoding: URIError
- * with status 400) become a 400 problem instead of falling through to the 500 branch.
- */
-const clientErrors: ErrorRequestHandler = (err, _req, _res, next) => {
-  const status = typeof err === 'object' && err !== null ? (err as { status?: unknown }).status : undefined;
-  if (!(err instanceof AppError) && typeof status === 'number' && status >= 400 && status < 500 && !('type' in err)) {
-    return next(new AppError({ code: 'BAD_REQUEST', status: 400, message: 'malformed request', cause: err }));
-  }
-  next(err);
-};

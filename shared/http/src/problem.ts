@@ -40,6 +40,17 @@ function bodyParserError(err: unknown): AppError | undefined {
 }
 
 /**
+ * Client errors express raises itself, outside any handler (e.g. a path with broken
+ * %-encoding: a URIError with status 400), are the caller's fault: answer 400, not 500.
+ */
+function frameworkClientError(err: unknown): AppError | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const status = (err as { status?: unknown; statusCode?: unknown }).status ?? (err as { statusCode?: unknown }).statusCode;
+  if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
+  return new AppError({ code: 'BAD_REQUEST', status: 400, message: 'malformed request', cause: err });
+}
+
+/**
  * The error middleware: AppError and zod errors become problem+json with their status; anything
  * else is logged and answered 500 INTERNAL_ERROR without internals (no stack, no SQL).
  */
@@ -55,7 +66,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
               message: 'request validation failed',
               details: { errors: fieldErrors(err) },
             })
-          : bodyParserError(err);
+          : (bodyParserError(err) ?? frameworkClientError(err));
     const problem = known ?? new AppError({ code: 'INTERNAL_ERROR', status: 500, message: 'internal error' });
     if (!known) logger.error({ err, method: req.method, path: req.path }, 'unhandled request error');
     if (res.headersSent) return;
