@@ -11,6 +11,7 @@
 //
 //   npm run bench:delivery
 //   BENCH_RELAY_ROWS=100000 BENCH_E2E_SECONDS=30 npm run bench:delivery
+//   BENCH_PHASES=relay,zero npm run bench:delivery      (only some phases)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
@@ -40,6 +41,8 @@ const SLOW_CONCURRENCY = env('BENCH_SLOW_CONCURRENCY', 256);
 const E2E_RATE = env('BENCH_E2E_RATE', 200);
 const E2E_SECONDS = env('BENCH_E2E_SECONDS', 15);
 const PHASE_TIMEOUT_MS = env('BENCH_PHASE_TIMEOUT_MS', 120_000);
+// Comma-separated subset of relay,zero,slow,e2e (default: all), to measure one phase repeatedly.
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'relay,zero,slow,e2e').split(',').map((p) => p.trim()));
 
 const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
@@ -71,10 +74,14 @@ try {
   await ensureTopics(kafka, [...topics.all(), `${namespace}.bench.latency`], { partitions: 8 });
   await producer.connect();
   print(`[bench:delivery] indicative numbers (2 shared cores, everything on one box); db ${dbName}, namespace ${namespace}`);
-  await benchRelay(database);
-  await benchDispatcher(database, { rows: DISPATCH_ZERO, latencyMs: 0, concurrency: 64, label: 'zero-latency mock', target: 5_000 });
-  await benchDispatcher(database, { rows: DISPATCH_SLOW, latencyMs: 100, concurrency: SLOW_CONCURRENCY, label: '100 ms mock', target: 1_000 });
-  await benchEndToEnd(database);
+  if (PHASES.has('relay')) await benchRelay(database);
+  if (PHASES.has('zero')) {
+    await benchDispatcher(database, { rows: DISPATCH_ZERO, latencyMs: 0, concurrency: 64, label: 'zero-latency mock', target: 5_000 });
+  }
+  if (PHASES.has('slow')) {
+    await benchDispatcher(database, { rows: DISPATCH_SLOW, latencyMs: 100, concurrency: SLOW_CONCURRENCY, label: '100 ms mock', target: 1_000 });
+  }
+  if (PHASES.has('e2e')) await benchEndToEnd(database);
 } catch (err) {
   console.error(err);
   process.exitCode = 1;
