@@ -125,7 +125,7 @@ describe('POST /deliveries/{attemptId}/ack: receipts', () => {
 
   it('walks a PENDING attempt through DISPATCHING to SUCCEEDED on a success receipt', async () => {
     const { attemptIds } = await notification();
-    const res = await ack(attemptIds[1]!, '{"success":true}');
+    const res = await ack(attemptIds[1]!, '{"success":true}', { vendor: 'twilio', secret: WEBHOOK_SECRETS.twilio });
     expect(res.body).toEqual({ attemptId: attemptIds[1], status: 'SUCCEEDED', applied: true });
     const attempt = await ctx.database.db.selectFrom('delivery_attempts').selectAll().where('id', '=', attemptIds[1]!).executeTakeFirstOrThrow();
     expect(attempt.dispatched_at).not.toBeNull();
@@ -133,7 +133,7 @@ describe('POST /deliveries/{attemptId}/ack: receipts', () => {
 
   it('completes the notification when its last attempt becomes final, also under concurrent receipts', async () => {
     const { notificationId, attemptIds } = await notification();
-    const results = await Promise.all(attemptIds.map((id, i) => ack(id, `{"success":true,"vendorMessageId":"m${i}"}`, { vendor: 'twilio', secret: WEBHOOK_SECRETS.twilio })));
+    const results = await Promise.all(attemptIds.map((id, i) => ack(id, `{"success":true,"vendorMessageId":"m${i}"}`, i === 0 ? {} : { vendor: 'twilio', secret: WEBHOOK_SECRETS.twilio })));
     expect(results.map((r) => r.status)).toEqual([202, 202]);
     const n = await ctx.database.db.selectFrom('notifications').select(['status', 'completed_at']).where('id', '=', notificationId).executeTakeFirstOrThrow();
     expect(n.status).toBe('COMPLETED');
@@ -159,6 +159,19 @@ describe('POST /deliveries/{attemptId}/ack: receipts', () => {
     expect(attempt).toMatchObject({ status: 'EXHAUSTED', vendor_message_id: null });
     const events = await ctx.database.db.selectFrom('outbox').select('payload').where('topic', '=', ctx.topics.vendorResult).execute();
     expect(events.some((e) => e.payload.attemptId === attemptIds[0])).toBe(false);
+  });
+
+  it("answers 404 and changes nothing when the signing vendor does not deliver the attempt's channel", async () => {
+    const { attemptIds } = await notification();
+    await setStatus(attemptIds[0]!, 'DISPATCHING');
+    const before = await rowCounts(ctx);
+    // attemptIds[0] is the EMAIL attempt: a valid Twilio signature must not settle it.
+    const res = await ack(attemptIds[0]!, '{"success":true,"vendorMessageId":"cross"}', { vendor: 'twilio', secret: WEBHOOK_SECRETS.twilio });
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe('NOT_FOUND');
+    const attempt = await ctx.database.db.selectFrom('delivery_attempts').selectAll().where('id', '=', attemptIds[0]!).executeTakeFirstOrThrow();
+    expect(attempt).toMatchObject({ status: 'DISPATCHING', vendor_message_id: null });
+    expect(await rowCounts(ctx)).toEqual(before);
   });
 
   it('answers 404 for an unknown attempt and 400 for a signed but invalid body', async () => {

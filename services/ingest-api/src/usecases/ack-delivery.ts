@@ -1,8 +1,16 @@
-import { FINAL_ATTEMPT_STATUSES, assertTransition, type AttemptStatus } from '@hub/domain';
+import { FINAL_ATTEMPT_STATUSES, assertTransition, type AttemptStatus, type Channel } from '@hub/domain';
 import { insertOutboxRows, recordAudit } from '@hub/db';
 import { notFound } from '@hub/http';
 import { makeEvent, type VendorResult } from '@hub/messaging';
 import type { Deps } from '../deps.ts';
+
+/** The channel each signing vendor delivers (SMS fallbacks of Kakao attempts go through Twilio). */
+const VENDOR_CHANNEL: Record<string, Channel> = {
+  fcm: 'PUSH',
+  ses: 'EMAIL',
+  twilio: 'SMS',
+  kakao: 'KAKAO_ALIMTALK',
+};
 
 export interface AckInput {
   attemptId: string;
@@ -25,8 +33,12 @@ export interface AckInput {
 export async function ackDelivery(deps: Pick<Deps, 'db' | 'clock' | 'topics'>, input: AckInput): Promise<{ attemptId: string; status: AttemptStatus; applied: boolean }> {
   const now = deps.clock();
   return deps.db.transaction().execute(async (tx) => {
-    const head = await tx.selectFrom('delivery_attempts').select(['notification_id']).where('id', '=', input.attemptId).executeTakeFirst();
-    if (!head) throw notFound('NOT_FOUND', `attempt ${input.attemptId} does not exist`);
+    const head = await tx.selectFrom('delivery_attempts').select(['notification_id', 'channel']).where('id', '=', input.attemptId).executeTakeFirst();
+    // A vendor only ever receives its own channel's attempts: a receipt signed with the SES
+    // secret must not settle a PUSH attempt. Answered like an unknown attempt (no oracle).
+    if (!head || VENDOR_CHANNEL[input.vendor] !== head.channel) {
+      throw notFound('NOT_FOUND', `attempt ${input.attemptId} does not exist`);
+    }
     // Lock order notification → attempt: concurrent receipts of one notification serialise, so
     // exactly one of them sees "every attempt final" and completes it.
     const notification = await tx.selectFrom('notifications').select(['id', 'recipient_id', 'status']).where('id', '=', head.notification_id).forUpdate().executeTakeFirstOrThrow();
