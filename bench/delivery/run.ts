@@ -37,6 +37,7 @@ const RELAY_BATCH = env('BENCH_RELAY_BATCH', 1_000);
 const RELAY_PUBLISHERS = env('BENCH_RELAY_PUBLISHERS', 2);
 const DISPATCH_ZERO = env('BENCH_DISPATCH_ROWS', 20_000);
 const DISPATCH_SLOW = env('BENCH_DISPATCH_SLOW_ROWS', 8_000);
+const ZERO_CONCURRENCY = env('BENCH_ZERO_CONCURRENCY', 64);
 const SLOW_CONCURRENCY = env('BENCH_SLOW_CONCURRENCY', 256);
 const E2E_RATE = env('BENCH_E2E_RATE', 200);
 const E2E_SECONDS = env('BENCH_E2E_SECONDS', 15);
@@ -76,7 +77,7 @@ try {
   print(`[bench:delivery] indicative numbers (2 shared cores, everything on one box); db ${dbName}, namespace ${namespace}`);
   if (PHASES.has('relay')) await benchRelay(database);
   if (PHASES.has('zero')) {
-    await benchDispatcher(database, { rows: DISPATCH_ZERO, latencyMs: 0, concurrency: 64, label: 'zero-latency mock', target: 5_000 });
+    await benchDispatcher(database, { rows: DISPATCH_ZERO, latencyMs: 0, concurrency: ZERO_CONCURRENCY, label: 'zero-latency mock', target: 5_000 });
   }
   if (PHASES.has('slow')) {
     await benchDispatcher(database, { rows: DISPATCH_SLOW, latencyMs: 100, concurrency: SLOW_CONCURRENCY, label: '100 ms mock', target: 1_000 });

@@ -120,20 +120,31 @@ export async function recordOutcomes(
     .map((item, index) => ({ ...item, index }))
     .filter((item): item is typeof item & { outcome: { kind: 'succeeded'; vendorMessageId: string } } => item.outcome.kind === 'succeeded');
   if (successes.length > 0) {
+    // The update and its vendor-result events in one statement (one round trip, no per-row
+    // query building): an event is written only for an attempt the update actually changed.
+    const events = successes.map((s) => ({
+      id: newId(),
+      payload: JSON.stringify(vendorResult(ctx, s.attempt, 'SUCCEEDED', s.attempt.retry_count, s.outcome.vendorMessageId, null).payload),
+    }));
     const { rows } = await sql<{ id: string }>`
-      update delivery_attempts a
-      set status = 'SUCCEEDED', vendor_message_id = v.vendor_message_id, failure_reason = null,
-          lease_expires_at = null, next_attempt_at = null, completed_at = ${ctx.now}, updated_at = ${ctx.now}
-      from unnest(${successes.map((s) => s.attempt.id)}::uuid[], ${successes.map((s) => s.attempt.retry_count)}::int[],
-                  ${successes.map((s) => s.outcome.vendorMessageId)}::text[]) as v(id, retry_count, vendor_message_id)
-      where a.id = v.id and a.status = 'DISPATCHING' and a.retry_count = v.retry_count
-      returning a.id`.execute(tx);
+      with updated as (
+        update delivery_attempts a
+        set status = 'SUCCEEDED', vendor_message_id = v.vendor_message_id, failure_reason = null,
+            lease_expires_at = null, next_attempt_at = null, completed_at = ${ctx.now}, updated_at = ${ctx.now}
+        from unnest(${successes.map((s) => s.attempt.id)}::uuid[], ${successes.map((s) => s.attempt.retry_count)}::int[],
+                    ${successes.map((s) => s.outcome.vendorMessageId)}::text[]) as v(id, retry_count, vendor_message_id)
+        where a.id = v.id and a.status = 'DISPATCHING' and a.retry_count = v.retry_count
+        returning a.id),
+      announced as (
+        insert into outbox (id, topic, message_key, payload)
+        select e.id, ${ctx.topics.vendorResult}, e.message_key, e.payload::jsonb
+        from unnest(${events.map((e) => e.id)}::uuid[], ${successes.map((s) => s.attempt.id)}::uuid[],
+                    ${successes.map((s) => s.attempt.notification_id)}::text[], ${events.map((e) => e.payload)}::text[])
+             as e(id, attempt_id, message_key, payload)
+        where e.attempt_id in (select id from updated))
+      select id from updated`.execute(tx);
     const updated = new Set(rows.map((r) => r.id));
     const done = successes.filter((s) => updated.has(s.attempt.id));
-    await insertOutboxRows(
-      tx,
-      done.map((s) => vendorResult(ctx, s.attempt, 'SUCCEEDED', s.attempt.retry_count, s.outcome.vendorMessageId, null)),
-    );
     for (const s of done) results[s.index] = 'SUCCEEDED';
     await completeNotificationsIfDone(tx, [...new Set(done.map((s) => s.attempt.notification_id))], ctx.now);
   }
