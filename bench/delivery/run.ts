@@ -334,6 +334,22 @@ async function benchEndToEnd(db: DbHandle): Promise<void> {
     `end-to-end accept → SUCCEEDED at ${offered.toFixed(0)} notifications/s × 4 channels for ${E2E_SECONDS} s (${latencies.length} deliveries): ` +
       `p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms, max ${latencies.at(-1)} ms (target p50 ≤ 50, p99 ≤ 250)`,
   );
+  // Where the time goes, per delivery, from the database's timestamps: the outbox row's
+  // created_at and published_at are transaction start times (now()), so 'relay' also holds the
+  // writing transaction and 'kafka → claim' the relay's send and commit.
+  const { rows: stages } = await sql<{ stage: string; p50: number; p99: number }>`
+    with d as (
+      select extract(epoch from o.published_at - o.created_at) * 1000 as relay,
+             extract(epoch from a.dispatched_at - o.published_at) * 1000 as kafka,
+             extract(epoch from a.completed_at - a.dispatched_at) * 1000 as dispatch
+      from delivery_attempts a join outbox o on (o.payload->>'attemptId')::uuid = a.id and o.topic like '%.delivery.%'
+      where a.notification_id <> ${warm.notificationId})
+    select 'relay' as stage, percentile_cont(0.5) within group (order by relay) as p50, percentile_cont(0.99) within group (order by relay) as p99 from d
+    union all select 'kafka → claim', percentile_cont(0.5) within group (order by kafka), percentile_cont(0.99) within group (order by kafka) from d
+    union all select 'claim → recorded', percentile_cont(0.5) within group (order by dispatch), percentile_cont(0.99) within group (order by dispatch) from d`.execute(
+    db.db,
+  );
+  print(`  stages (outbox write → relay claim → dispatcher claim → recorded): ${stages.map((s) => `${s.stage} p50 ${Number(s.p50).toFixed(0)} / p99 ${Number(s.p99).toFixed(0)} ms`).join('; ')}`);
   print(
     `raw Kafka produce → consume, same run (${kafkaLatencies.length} probes): p50 ${percentile(kafkaLatencies, 50).toFixed(1)} ms, ` +
       `p99 ${percentile(kafkaLatencies, 99).toFixed(1)} ms`,
