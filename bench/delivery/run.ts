@@ -343,7 +343,7 @@ async function benchEndToEnd(db: DbHandle): Promise<void> {
              extract(epoch from a.dispatched_at - o.published_at) * 1000 as kafka,
              extract(epoch from a.completed_at - a.dispatched_at) * 1000 as dispatch
       from delivery_attempts a join outbox o on (o.payload->>'attemptId')::uuid = a.id and o.topic like '%.delivery.%'
-      where a.notification_id <> ${warm.notificationId})
+      where a.notification_id = any(${[...accepted.keys()]}::uuid[]))
     select 'relay' as stage, percentile_cont(0.5) within group (order by relay) as p50, percentile_cont(0.99) within group (order by relay) as p99 from d
     union all select 'kafka → claim', percentile_cont(0.5) within group (order by kafka), percentile_cont(0.99) within group (order by kafka) from d
     union all select 'claim → recorded', percentile_cont(0.5) within group (order by dispatch), percentile_cont(0.99) within group (order by dispatch) from d`.execute(
