@@ -11,13 +11,7 @@ import { BulkJobRunner } from './jobs/bulk-job-runner.ts';
 import { createAdminMetrics } from './metrics.ts';
 
 const config = loadConfigOrExit(adminConfigSchema, process, 'admin-api');
-const runtime = createServiceRuntime({
-  service: 'admin-api',
-  logLevel: config.LOG_LEVEL,
-  logFormat: config.LOG_FORMAT,
-  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  exit: (code) => process.exit(code),
-});
+const runtime = createServiceRuntime('admin-api', config, (code) => process.exit(code));
 const { logger, readiness, shutdown } = runtime;
 if (!config.ADMIN_AUTH_TOKEN) logger.warn('ADMIN_AUTH_TOKEN is not set: every admin request will be denied');
 

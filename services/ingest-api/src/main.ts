@@ -7,13 +7,7 @@ import { createApp } from './app.ts';
 import { ingestConfigSchema } from './config.ts';
 
 const config = loadConfigOrExit(ingestConfigSchema, process, 'ingest-api');
-const runtime = createServiceRuntime({
-  service: 'ingest-api',
-  logLevel: config.LOG_LEVEL,
-  logFormat: config.LOG_FORMAT,
-  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  exit: (code) => process.exit(code),
-});
+const runtime = createServiceRuntime('ingest-api', config, (code) => process.exit(code));
 const { logger, readiness, shutdown } = runtime;
 
 const database = createDb({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, applicationName: 'ingest-api' });

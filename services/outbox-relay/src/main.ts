@@ -7,13 +7,7 @@ import { relayConfigSchema } from './config.ts';
 import { OutboxRelay } from './relay.ts';
 
 const config = loadConfigOrExit(relayConfigSchema, process, 'outbox-relay');
-const runtime = createServiceRuntime({
-  service: 'outbox-relay',
-  logLevel: config.LOG_LEVEL,
-  logFormat: config.LOG_FORMAT,
-  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  exit: (code) => process.exit(code),
-});
+const runtime = createServiceRuntime('outbox-relay', config, (code) => process.exit(code));
 const { logger, readiness, shutdown } = runtime;
 
 const database = createDb({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, applicationName: 'outbox-relay' });

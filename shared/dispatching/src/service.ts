@@ -22,13 +22,7 @@ type Proc = {
 export async function runDispatcher(channel: Channel, proc: Proc): Promise<void> {
   const service = `dispatcher-${channel === 'KAKAO_ALIMTALK' ? 'kakao' : channel.toLowerCase()}`;
   const config = loadConfigOrExit(dispatcherConfigSchema(channel), proc, service);
-  const runtime = createServiceRuntime({
-    service,
-    logLevel: config.LOG_LEVEL,
-    logFormat: config.LOG_FORMAT,
-    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-    exit: (code) => proc.exit(code),
-  });
+  const runtime = createServiceRuntime(service, config, (code) => proc.exit(code));
   const { logger, readiness, shutdown } = runtime;
 
   const database = createDb({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, applicationName: service });

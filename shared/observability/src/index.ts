@@ -2,4 +2,4 @@ export { createLogger, type Logger } from './logger.ts';
 export { createMetricsRegistry, Counter, Gauge, Histogram, Registry } from './metrics.ts';
 export { Readiness, type DependencyCheck, type ReadinessReport } from './readiness.ts';
 export { ShutdownManager, type SignalSource } from './shutdown.ts';
-export { createServiceRuntime, type ServiceRuntime } from './runtime.ts';
+export { createServiceRuntime, type RuntimeConfig, type ServiceRuntime } from './runtime.ts';

@@ -14,15 +14,16 @@ export interface ServiceRuntime {
   shutdown: ShutdownManager;
 }
 
-export function createServiceRuntime(options: {
-  service: string;
-  logLevel: LevelWithSilent;
-  logFormat?: 'json' | 'pretty';
-  shutdownTimeoutMs: number;
-  exit: (code: number) => void;
-}): ServiceRuntime {
-  const logger = createLogger({ service: options.service, level: options.logLevel, format: options.logFormat ?? 'json' });
+/** The variables every service's config has (see `commonEnv` in @hub/config). */
+export interface RuntimeConfig {
+  LOG_LEVEL: LevelWithSilent;
+  LOG_FORMAT: 'json' | 'pretty';
+  SHUTDOWN_TIMEOUT_MS: number;
+}
+
+export function createServiceRuntime(service: string, config: RuntimeConfig, exit: (code: number) => void): ServiceRuntime {
+  const logger = createLogger({ service, level: config.LOG_LEVEL, format: config.LOG_FORMAT });
   const readiness = new Readiness();
-  const shutdown = new ShutdownManager({ logger, timeoutMs: options.shutdownTimeoutMs, exit: options.exit });
-  return { service: options.service, logger, registry: createMetricsRegistry(options.service), readiness, shutdown };
+  const shutdown = new ShutdownManager({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, exit });
+  return { service, logger, registry: createMetricsRegistry(service), readiness, shutdown };
 }
