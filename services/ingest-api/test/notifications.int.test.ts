@@ -290,8 +290,10 @@ describe('POST /notifications: idempotency', () => {
     const key = uniq('key');
     const first = await send(direct(id), key);
     expect(first.status).toBe(202);
-    // Flush only this file's keys: the Redis server is shared.
-    const keys = await ctx.redis.keys('*');
+    // Flush only this file's keys: the Redis server is shared (ioredis does not prefix KEYS
+    // patterns, so the pattern names the prefix itself).
+    const keys = await ctx.redis.keys(`${ctx.redisPrefix}*`);
+    expect(keys.length).toBeGreaterThan(0);
     await ctx.redis.del(...keys.map((k) => k.slice(ctx.redisPrefix.length)));
     const again = await send(direct(id), key);
     expect(again.status).toBe(409);

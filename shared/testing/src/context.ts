@@ -63,8 +63,9 @@ export async function createTestContext(options: { createTopics?: boolean } = {}
     },
     close: async () => {
       await database.close();
-      // Delete only this file's keys: the Redis server is shared.
-      const keys = await redis.keys('*');
+      // Delete only this file's keys: the Redis server is shared. ioredis does not prefix KEYS
+      // patterns, so the pattern names the prefix itself.
+      const keys = await redis.keys(`${redisPrefix}*`);
       if (keys.length > 0) {
         // `keys` returns full names; strip the prefix ioredis adds again on del.
         await redis.del(...keys.map((k) => k.slice(redisPrefix.length)));
