@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTestContext, freePort, pollUntil, spawnService, type ServiceProcess, type TestContext } from '@hub/testing';
+import { createTestContext, pollUntil, startService, type ServiceProcess, type TestContext } from '@hub/testing';
 import { createApp } from '../src/app.ts';
 import type { BulkJobRunner } from '../src/jobs/bulk-job-runner.ts';
 import { adminDeps, seedAttempts, startRunner, TOKEN } from './harness.ts';
@@ -180,21 +180,11 @@ describe('bulk replay across replicas and restarts', () => {
 
 /** admin-api as it runs in production (main.ts), with a short lease so a crash is noticed fast. */
 async function startAdminProcess(): Promise<{ process: ServiceProcess; base: string }> {
-  const port = await freePort();
-  const child = spawnService('admin-api', {
-    ...ctx.env,
-    PORT: String(port),
-    ADMIN_AUTH_TOKEN: TOKEN,
-    BULK_LEASE_MS: '1000',
-    BULK_POLL_INTERVAL_MS: '50',
-    BULK_PAGE_SIZE: '50',
-  });
-  processes.push(child);
-  const base = `http://127.0.0.1:${port}`;
-  await pollUntil('admin-api is ready', async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok, {
-    timeoutMs: 30_000,
-  }).catch((err) => {
-    throw new Error(`admin-api never became ready:\n${child.output()}`, { cause: err });
-  });
-  return { process: child, base };
+  const started = await startService(
+    'admin-api',
+    { ...ctx.env, ADMIN_AUTH_TOKEN: TOKEN, BULK_LEASE_MS: '1000', BULK_POLL_INTERVAL_MS: '50', BULK_PAGE_SIZE: '50' },
+    { timeoutMs: 30_000 },
+  );
+  processes.push(started.process);
+  return { process: started.process, base: started.base };
 }

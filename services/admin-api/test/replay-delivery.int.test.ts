@@ -2,7 +2,7 @@
 // publishes it and the channel's dispatcher delivers it (both as separate processes).
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestContext, freePort, pollUntil, spawnService, type ServiceProcess, type TestContext } from '@hub/testing';
+import { createTestContext, pollUntil, startService, type ServiceProcess, type TestContext } from '@hub/testing';
 import { createApp } from '../src/app.ts';
 import { adminDeps, seedAttempts, seedNotification, startRunner, TOKEN } from './harness.ts';
 import type { BulkJobRunner } from '../src/jobs/bulk-job-runner.ts';
@@ -13,21 +13,8 @@ let runner: BulkJobRunner;
 const processes: ServiceProcess[] = [];
 
 async function start(service: string): Promise<void> {
-  const port = await freePort();
-  const child = spawnService(service, {
-    ...ctx.env,
-    PORT: String(port),
-    NODE_OPTIONS: '--disable-warning=TimeoutNegativeWarning',
-    RELAY_POLL_INTERVAL_MS: '200',
-  });
+  const { process: child } = await startService(service, { ...ctx.env, RELAY_POLL_INTERVAL_MS: '200' });
   processes.push(child);
-  await pollUntil(
-    `${service} ready`,
-    async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200,
-    { timeoutMs: 60_000, intervalMs: 200 },
-  ).catch((err) => {
-    throw new Error(`${service} never became ready:\n${child.output()}`, { cause: err });
-  });
 }
 
 beforeAll(async () => {

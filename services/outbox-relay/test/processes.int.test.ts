@@ -4,12 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import {
   createTestContext,
-  freePort,
   pollUntil,
   seedDevice,
   seedNotification,
   seedNotifications,
-  spawnService,
+  startService,
   type ServiceProcess,
   type TestContext,
 } from '@hub/testing';
@@ -20,11 +19,8 @@ const running = new Map<string, ServiceProcess>();
 const DISPATCHERS = ['dispatcher-push', 'dispatcher-email', 'dispatcher-sms', 'dispatcher-kakao'] as const;
 
 async function start(service: string, extra: Record<string, string> = {}): Promise<ServiceProcess> {
-  const port = await freePort();
-  const child = spawnService(service, {
+  const { process: child } = await startService(service, {
     ...ctx.env,
-    PORT: String(port),
-    NODE_OPTIONS: '--disable-warning=TimeoutNegativeWarning',
     // Fast enough for a test, same code paths as production.
     RETRY_BACKOFF_BASE_MS: '50',
     RETRY_BACKOFF_MAX_MS: '200',
@@ -38,13 +34,6 @@ async function start(service: string, extra: Record<string, string> = {}): Promi
     ...extra,
   });
   running.set(service, child);
-  await pollUntil(
-    `${service} ready`,
-    async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200,
-    { timeoutMs: 60_000, intervalMs: 200 },
-  ).catch((err) => {
-    throw new Error(`${service} never became ready:\n${child.output()}`, { cause: err });
-  });
   return child;
 }
 

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pollUntil } from './poll.ts';
+import { freePort } from './ports.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -29,4 +31,37 @@ export function spawnService(service: string, env: Record<string, string>): Serv
     child.on('exit', (code, signal) => resolve(code ?? signal ?? -1));
   });
   return { child, output: () => output, exited, kill: (signal = 'SIGTERM') => void child.kill(signal) };
+}
+
+export interface StartedService {
+  process: ServiceProcess;
+  port: number;
+  /** `http://127.0.0.1:<port>` */
+  base: string;
+}
+
+/**
+ * Spawns a service on a free port and resolves once its /readyz answers 200; fails with the
+ * process output if it never does.
+ */
+export async function startService(
+  service: string,
+  env: Record<string, string>,
+  options: { timeoutMs?: number } = {},
+): Promise<StartedService> {
+  const port = await freePort();
+  const child = spawnService(service, {
+    NODE_OPTIONS: '--disable-warning=TimeoutNegativeWarning',
+    ...env,
+    PORT: String(port),
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await pollUntil(`${service} ready`, async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200, {
+    timeoutMs: options.timeoutMs ?? 60_000,
+    intervalMs: 200,
+  }).catch((err) => {
+    child.kill('SIGKILL');
+    throw new Error(`${service} never became ready; output:\n${child.output()}`, { cause: err });
+  });
+  return { process: child, port, base };
 }
