@@ -8,7 +8,7 @@ import {
   type ErrorClass,
 } from '@hub/domain';
 import { insertOutboxRows, newId, type Db, type OutboxMessage, type Tx } from '@hub/db';
-import { makeEvent, type AlertFired, type DeliveryRequested, type Topics, type VendorResult } from '@hub/messaging';
+import { deliveryRequestMessage, makeEvent, type AlertFired, type Topics, type VendorResult } from '@hub/messaging';
 
 /** An attempt this worker holds in DISPATCHING (what a claim returns). */
 export interface ClaimedAttempt {
@@ -322,15 +322,11 @@ async function createSmsFallback(tx: Tx, ctx: OutcomeContext, attempt: ClaimedAt
     })
     .execute();
   await insertOutboxRows(tx, [
-    {
-      topic: ctx.topics.delivery('SMS', attempt.priority),
-      key: attempt.recipient_id,
-      payload: makeEvent<DeliveryRequested>(
-        'delivery.requested',
-        { attemptId: id, notificationId: attempt.notification_id, channel: 'SMS', priority: attempt.priority, retryCount: 0 },
-        ctx.now,
-      ),
-    },
+    deliveryRequestMessage(
+      ctx.topics,
+      { attemptId: id, notificationId: attempt.notification_id, recipientId: attempt.recipient_id, channel: 'SMS', priority: attempt.priority, retryCount: 0 },
+      ctx.now,
+    ),
   ]);
 }
 

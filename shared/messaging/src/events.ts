@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { CHANNELS, KINDS } from '@hub/domain';
+import { CHANNELS, KINDS, type Channel } from '@hub/domain';
+import type { Topics } from './topics.ts';
 import { v7 } from 'uuid';
 
 /** Every event carries these (SPEC §4). Bump `schemaVersion` on a breaking change. */
@@ -65,4 +66,33 @@ export function makeEvent<T extends { type: string }>(
   now: Date,
 ): T {
   return { eventId: v7(), occurredAt: now.toISOString(), schemaVersion: 1, type, ...body } as unknown as T;
+}
+
+/** An outbox message as `insertOutboxRows` (@hub/db) takes it. */
+export interface OutboxMessageShape<T> {
+  topic: string;
+  key: string;
+  payload: T;
+  availableAt?: Date;
+}
+
+/**
+ * THE delivery message contract, used by everything that (re)requests a dispatch: the
+ * channel's topic (priority lane for SECURITY/TRANSACTIONAL), keyed by recipient so a
+ * recipient's deliveries share a partition, carrying the attempt's retry count at writing time
+ * (a dispatcher ignores a message whose count is stale).
+ */
+export function deliveryRequestMessage(
+  topics: Pick<Topics, 'delivery'>,
+  attempt: { attemptId: string; notificationId: string; recipientId: string; channel: Channel; priority: boolean; retryCount: number },
+  now: Date,
+  availableAt?: Date,
+): OutboxMessageShape<DeliveryRequested> {
+  const { recipientId, ...body } = attempt;
+  return {
+    topic: topics.delivery(attempt.channel, attempt.priority),
+    key: recipientId,
+    payload: makeEvent<DeliveryRequested>('delivery.requested', body, now),
+    ...(availableAt ? { availableAt } : {}),
+  };
 }

@@ -3,11 +3,13 @@ export { createTopics, type Topics } from './topics.ts';
 export {
   alertFiredSchema,
   deliveryRequestedSchema,
+  deliveryRequestMessage,
   makeEvent,
   notificationFannedOutSchema,
   vendorResultSchema,
   type AlertFired,
   type DeliveryRequested,
+  type OutboxMessageShape,
   type NotificationFannedOut,
   type VendorResult,
 } from './events.ts';

@@ -1,7 +1,7 @@
 import type { Channel, Kind } from '@hub/domain';
 import { PRIORITY_KINDS } from '@hub/domain';
 import { insertOutboxRows, newId, type Db, type RecipientChannel } from '@hub/db';
-import { makeEvent, type DeliveryRequested, type Topics } from '@hub/messaging';
+import { deliveryRequestMessage, type Topics } from '@hub/messaging';
 
 export interface SeedDelivery {
   channel: Channel;
@@ -91,16 +91,14 @@ export async function seedNotifications(
           rendered_title: 'Sign-in from a new device',
           rendered_body: 'Was this you?',
         });
-        outbox.push({
-          topic: topics.delivery(delivery.channel, priority),
-          key: recipientId,
-          payload: makeEvent<DeliveryRequested>(
-            'delivery.requested',
-            { attemptId, notificationId, channel: delivery.channel, priority, retryCount: 0 },
+        outbox.push(
+          deliveryRequestMessage(
+            topics,
+            { attemptId, notificationId, recipientId, channel: delivery.channel, priority, retryCount: 0 },
             now,
+            input.availableAt,
           ),
-          ...(input.availableAt ? { availableAt: input.availableAt } : {}),
-        });
+        );
       }
       seeded.push({ notificationId, recipientId, attemptIds });
     }

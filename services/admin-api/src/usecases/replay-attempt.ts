@@ -1,7 +1,7 @@
 import { insertOutboxRows, recordAudit, type Tx } from '@hub/db';
 import type { AttemptStatus } from '@hub/domain';
 import { conflict, notFound } from '@hub/http';
-import { makeEvent, type DeliveryRequested } from '@hub/messaging';
+import { deliveryRequestMessage } from '@hub/messaging';
 import type { AdminDeps } from '../deps.ts';
 import { findAttemptStatus } from '../repositories/attempts.ts';
 
@@ -51,25 +51,20 @@ export async function replayExhaustedAttempt(
     .returning('recipient_id')
     .executeTakeFirstOrThrow();
 
-  const topic = deps.topics.delivery(attempt.channel, attempt.priority);
-  await insertOutboxRows(tx, [
+  const message = deliveryRequestMessage(
+    deps.topics,
     {
-      topic,
-      key: notification.recipient_id,
-      payload: makeEvent<DeliveryRequested>(
-        'delivery.requested',
-        {
-          attemptId: attempt.id,
-          notificationId: attempt.notification_id,
-          channel: attempt.channel,
-          priority: attempt.priority,
-          retryCount: 0,
-        },
-        now,
-      ),
+      attemptId: attempt.id,
+      notificationId: attempt.notification_id,
+      recipientId: notification.recipient_id,
+      channel: attempt.channel,
+      priority: attempt.priority,
+      retryCount: 0,
     },
-  ]);
-  return { ok: true, attemptId: attempt.id, notificationId: attempt.notification_id, channel: attempt.channel, topic };
+    now,
+  );
+  await insertOutboxRows(tx, [message]);
+  return { ok: true, attemptId: attempt.id, notificationId: attempt.notification_id, channel: attempt.channel, topic: message.topic };
 }
 
 /** Turns a refused single-attempt operation into the HTTP answer. */

@@ -12,7 +12,7 @@ import {
 import { newId, type NewDeliveryAttempt, type OutboxMessage, type Template } from '@hub/db';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import { AppError, badRequest, notFound } from '@hub/http';
-import { makeEvent, type DeliveryRequested, type NotificationFannedOut } from '@hub/messaging';
+import { deliveryRequestMessage, makeEvent, type NotificationFannedOut } from '@hub/messaging';
 import type { Deps } from '../deps.ts';
 import { claimIdempotencyKey, releaseIdempotencyKey, rememberIdempotencyKey, takeOverIdempotencyKey, uuidV7Time } from '../idempotency.ts';
 import { IdempotencyKeyTaken, type NotificationWrite } from '../notification-writer.ts';
@@ -291,12 +291,14 @@ function rowsOf(
     attempts.length === 0
       ? []
       : [
-          ...attempts.map((a) => ({
-            topic: deps.topics.delivery(a.channel, priority),
-            key: body.recipientId,
-            payload: { ...makeEvent<DeliveryRequested>('delivery.requested', { attemptId: a.id, notificationId, channel: a.channel, priority, retryCount: 0 }, now) },
-            availableAt: input.scheduledFor ?? now,
-          })),
+          ...attempts.map((a) =>
+            deliveryRequestMessage(
+              deps.topics,
+              { attemptId: a.id, notificationId, recipientId: body.recipientId, channel: a.channel, priority, retryCount: 0 },
+              now,
+              input.scheduledFor ?? now,
+            ),
+          ),
           {
             topic: deps.topics.fannedOut,
             key: body.recipientId,

@@ -1,5 +1,5 @@
 import { insertOutboxRows, type Db } from '@hub/db';
-import { makeEvent, type DeliveryRequested, type Topics } from '@hub/messaging';
+import { deliveryRequestMessage, type Topics } from '@hub/messaging';
 
 /**
  * Attempts waiting for their retry (PENDING with next_attempt_at due) get a fresh
@@ -31,21 +31,20 @@ export async function redriveDueRetries(
       .execute();
     await insertOutboxRows(
       tx,
-      due.map((a) => ({
-        topic: deps.topics.delivery(a.channel, a.priority),
-        key: a.recipient_id,
-        payload: makeEvent<DeliveryRequested>(
-          'delivery.requested',
+      due.map((a) =>
+        deliveryRequestMessage(
+          deps.topics,
           {
             attemptId: a.id,
             notificationId: a.notification_id,
+            recipientId: a.recipient_id,
             channel: a.channel,
             priority: a.priority,
             retryCount: a.retry_count,
           },
           now,
         ),
-      })),
+      ),
     );
     return due.length;
   });
