@@ -16,23 +16,26 @@ export async function housekeep(
   const chunk = options.chunk ?? 5_000;
   const publishedBefore = new Date(now - options.retentionMs);
   const keysBefore = new Date(now - IDEMPOTENCY_WINDOW_MS);
-  let outbox = 0;
-  for (;;) {
-    const result = await sql`
-      delete from outbox where id in (
-        select id from outbox where published_at < ${publishedBefore} limit ${chunk})`.execute(deps.db);
-    const deleted = Number(result.numAffectedRows ?? 0);
-    outbox += deleted;
-    if (deleted < chunk) break;
-  }
-  let idempotencyKeys = 0;
-  for (;;) {
-    const result = await sql`
-      delete from idempotency_keys where key in (
-        select key from idempotency_keys where created_at < ${keysBefore} limit ${chunk})`.execute(deps.db);
-    const deleted = Number(result.numAffectedRows ?? 0);
-    idempotencyKeys += deleted;
-    if (deleted < chunk) break;
-  }
+  const outbox = await deleteInChunks(chunk, (limit) =>
+    sql`delete from outbox where id in (
+          select id from outbox where published_at < ${publishedBefore} limit ${limit})`.execute(deps.db),
+  );
+  const idempotencyKeys = await deleteInChunks(chunk, (limit) =>
+    sql`delete from idempotency_keys where key in (
+          select key from idempotency_keys where created_at < ${keysBefore} limit ${limit})`.execute(deps.db),
+  );
   return { outbox, idempotencyKeys };
+}
+
+/** Repeats a bounded delete until a round deletes less than a chunk: short locks, no huge transaction. */
+async function deleteInChunks(
+  chunk: number,
+  deleteUpTo: (limit: number) => Promise<{ numAffectedRows?: bigint }>,
+): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const deleted = Number((await deleteUpTo(chunk)).numAffectedRows ?? 0);
+    total += deleted;
+    if (deleted < chunk) return total;
+  }
 }
