@@ -21,6 +21,10 @@ export function createDb(options: { url: string; max?: number; applicationName?:
     max: options.max ?? 10,
     idle_timeout: 30,
     connect_timeout: 10,
+    // Reconnect delay in seconds after the r-th failed connection, shared by the pool. The
+    // library's default grows to 20 s, so after a database blip a service stayed unready for
+    // up to 20 s once Postgres was back; 50 ms doubling, capped at 2 s, with jitter.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 2) * (0.5 + Math.random() / 2),
     onnotice: () => {},
     connection: { application_name: options.applicationName ?? 'notification-hub' },
   });
