@@ -19,7 +19,7 @@ const database = createDb({ url: config.DATABASE_URL, max: config.DATABASE_POOL_
 const redis = new Redis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, maxRetriesPerRequest: 1 });
 redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
 readiness
-  .add({ name: 'postgres', check: () => pingDb(database.db) })
+  .add({ name: 'postgres', check: () => pingDb(database) })
   .add({ name: 'redis', check: async () => void (await redis.ping()) });
 
 shutdown.register('close postgres', () => database.close());

@@ -47,7 +47,7 @@ const relay = new OutboxRelay(
 // is published and marked, or rolled back, never cut in half.
 shutdown.register('stop relay', () => relay.stop());
 readiness
-  .add({ name: 'postgres', check: () => pingDb(database.db) })
+  .add({ name: 'postgres', check: () => pingDb(database) })
   .add({ name: 'kafka', check: () => pingKafka(admin) });
 
 const server = await listen(opsApp(runtime), config.PORT);

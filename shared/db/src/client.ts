@@ -1,4 +1,4 @@
-import { Kysely, sql, type Transaction } from 'kysely';
+import { Kysely, type Transaction } from 'kysely';
 import { PostgresJSDialect } from 'kysely-postgres-js';
 import postgres from 'postgres';
 import type { Database } from './schema.ts';
@@ -40,7 +40,11 @@ export function createDb(options: { url: string; max?: number; applicationName?:
   };
 }
 
-/** Readiness check: one round trip. */
-export async function pingDb(db: Db): Promise<void> {
-  await sql`select 1`.execute(db);
+/**
+ * Readiness check: one round trip through the pool. Deliberately the raw client, not kysely:
+ * kysely runs every query on a reserved connection, the path on which postgres.js can leave a
+ * query unsettled after a connection loss (ADR 0014), and a probe must not get stuck there.
+ */
+export async function pingDb(handle: Pick<DbHandle, 'sql'>): Promise<void> {
+  await handle.sql`select 1`;
 }

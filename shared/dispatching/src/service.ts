@@ -64,7 +64,7 @@ export async function runDispatcher(channel: Channel, proc: Proc): Promise<void>
   });
   shutdown.register('stop consumers', () => dispatcher.stop());
   readiness
-    .add({ name: 'postgres', check: () => pingDb(database.db) })
+    .add({ name: 'postgres', check: () => pingDb(database) })
     .add({ name: 'kafka', check: () => pingKafka(admin) })
     .add({
       name: 'consumers',
