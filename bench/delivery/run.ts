@@ -24,7 +24,7 @@ import { pino } from 'pino';
 import { CHANNELS, type Channel } from '@hub/domain';
 import { createDb, insertOutboxRows, migrateToLatest, newId, type DbHandle } from '@hub/db';
 import { Dispatcher, ProtectedVendor } from '@hub/dispatching';
-import { createKafka, createProducer, createTopics, ensureTopics, makeEvent, type DeliveryRequested } from '@hub/messaging';
+import { createKafka, createProducer, createTopics, deleteTopicsWithPrefix, ensureTopics, makeEvent, type DeliveryRequested } from '@hub/messaging';
 import { createMetricsRegistry } from '@hub/observability';
 import { MockVendor } from '@hub/vendors';
 import { OutboxRelay } from '../../services/outbox-relay/src/relay.ts';
@@ -93,10 +93,7 @@ try {
   await database.close();
   await admin.unsafe(`drop database if exists "${dbName}" with (force)`).catch(() => {});
   await admin.end();
-  const kafkaAdmin = kafka.admin();
-  await kafkaAdmin.connect();
-  await kafkaAdmin.deleteTopics({ topics: [...topics.all(), `${namespace}.bench.latency`] }).catch(() => {});
-  await kafkaAdmin.disconnect();
+  await deleteTopicsWithPrefix(kafka, `${namespace}.`).catch((err) => console.error('[bench:delivery] could not delete its topics', err));
 }
 process.exit(process.exitCode ?? 0);
 

@@ -8,12 +8,14 @@
 # Central (deploy/local/kafka/pom.xml) into a cache dir and start
 # `java -cp '<lib>/*' kafka.Kafka server.properties` in the background.
 #
-# Usage: deploy/local/kafka.sh up|down|status|logs [-f] [LINES]
+# Usage: deploy/local/kafka.sh up|down|reset|status|logs [-f] [LINES]
 #
 #   up      download jars once (cached), write config, format storage once,
 #           start the broker and wait until it answers metadata requests.
 #           If a broker already answers on the port, does nothing.
 #   down    stop the broker this script started (SIGTERM, then SIGKILL).
+#   reset   stop it and delete its data (topics, offsets, cluster id); the next
+#           `up` formats a new, empty broker. The downloaded jars stay.
 #   status  exit 0 if a broker answers on 127.0.0.1:$KAFKA_PORT, else 1.
 #   logs    print the last LINES (default 100) lines of the broker log; -f follows.
 #
@@ -23,7 +25,7 @@
 #   KAFKA_PORT             client listener port (default 9092)
 #   KAFKA_CONTROLLER_PORT  KRaft controller port (default 9093)
 #   KAFKA_HEAP_OPTS        broker heap (default "-Xms256m -Xmx512m")
-#   KAFKA_START_TIMEOUT    seconds to wait for the broker in `up` (default 90)
+#   KAFKA_START_TIMEOUT    seconds to wait for the broker in `up` (default 180)
 #   KAFKA_STOP_TIMEOUT     seconds to wait after SIGTERM in `down` (default 30)
 #
 # Everything the script writes lives in the cache/state dir, never in the repo.
@@ -56,7 +58,7 @@ KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 BOOTSTRAP="$HOST:$KAFKA_PORT"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
-KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
+KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-180}"
 KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
 
 # Main classes in the Kafka 3.9 jars (kafka_2.13 / kafka-tools).
@@ -299,9 +301,20 @@ show_log_tail() {
   tail -n +"${from:-1}" "$OUT_LOG" | tail -n 50 >&2
 }
 
+# Partition directories in the data dir: what a start must load (and, after an unclean stop,
+# recover) before the broker answers. Start time grows with it.
+partition_count() {
+  find "$DATA_DIR" -mindepth 1 -maxdepth 1 -type d -name '*-[0-9]*' 2>/dev/null | wc -l
+}
+
 wait_ready() { # $1 = pid, $2 = start ms
-  local pid="$1" t0="$2" deadline=$((SECONDS + KAFKA_START_TIMEOUT))
+  local pid="$1" t0="$2" deadline=$((SECONDS + KAFKA_START_TIMEOUT)) next_note=$((SECONDS + 15))
+  log "loading $(partition_count) partitions from $DATA_DIR"
   while ((SECONDS < deadline)); do
+    if ((SECONDS >= next_note)); then
+      log "still starting after $(secs_since "$t0")s (a broker stopped uncleanly recovers every partition first)"
+      next_note=$((SECONDS + 15))
+    fi
     if ! kill -0 "$pid" 2>/dev/null; then
       err "broker process $pid exited during startup"
       rm -f "$PID_FILE"
@@ -315,6 +328,7 @@ wait_ready() { # $1 = pid, $2 = start ms
     sleep 1
   done
   err "broker did not answer on $BOOTSTRAP within ${KAFKA_START_TIMEOUT}s (pid $pid still running; 'kafka.sh down' to stop it)"
+  err "it had $(partition_count) partitions to load; raise KAFKA_START_TIMEOUT, or 'kafka.sh reset' to start from an empty broker (deletes its topics)"
   show_log_tail
   exit 1
 }
@@ -408,6 +422,14 @@ cmd_down() {
   log "stopped"
 }
 
+cmd_reset() {
+  cmd_down
+  # cmd_down holds the lock on fd 9 until we exit.
+  log "deleting broker state in $STATE_DIR (topics, offsets, cluster id); jars in $LIB_DIR stay"
+  rm -rf "$DATA_DIR" "$CLUSTER_ID_FILE"
+  log "reset; the next 'up' formats an empty broker"
+}
+
 cmd_status() {
   local pid=""
   pid="$(managed_pid)" || pid=""
@@ -458,6 +480,7 @@ main() {
   case "$cmd" in
     up) cmd_up ;;
     down) cmd_down ;;
+    reset) cmd_reset ;;
     status) cmd_status ;;
     logs) cmd_logs "$@" ;;
     -h|--help|help) usage ;;

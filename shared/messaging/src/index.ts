@@ -1,4 +1,4 @@
-export { createKafka, createProducer, ensureTopics, pingKafka, type Admin, type Kafka, type Producer } from './kafka.ts';
+export { createKafka, createProducer, deleteTopicsWithPrefix, ensureTopics, pingKafka, type Admin, type Kafka, type Producer } from './kafka.ts';
 export { createTopics, type Topics } from './topics.ts';
 export {
   alertFiredSchema,

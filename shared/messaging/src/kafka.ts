@@ -81,6 +81,24 @@ export async function ensureTopics(
   }
 }
 
+/**
+ * Deletes every topic whose name starts with `prefix` (a namespace plus its `.`, or a wider
+ * run prefix) and returns their names. For throwaway namespaces (tests, benchmarks): every
+ * partition a broker keeps is work it redoes on each start, so leaked ones make restarts slow.
+ */
+export async function deleteTopicsWithPrefix(kafka: Kafka, prefix: string): Promise<string[]> {
+  if (prefix.length === 0) throw new Error('deleteTopicsWithPrefix: refusing an empty prefix (it would delete every topic)');
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const doomed = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (doomed.length > 0) await admin.deleteTopics({ topics: doomed, timeout: 30_000 });
+    return doomed;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Readiness check: broker metadata answers. */
 export async function pingKafka(admin: Admin): Promise<void> {
   await admin.describeCluster();

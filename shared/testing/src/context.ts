@@ -3,8 +3,9 @@ import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { inject } from 'vitest';
 import { createDb, type DbHandle } from '@hub/db';
-import { createKafka, createTopics, ensureTopics, type Kafka, type Topics } from '@hub/messaging';
+import { createKafka, createTopics, deleteTopicsWithPrefix, ensureTopics, type Kafka, type Topics } from '@hub/messaging';
 import { cloneDatabase } from './databases.ts';
+import { fileNamespace } from './namespaces.ts';
 
 /** One test file's private slice of the real infrastructure. */
 export interface TestContext {
@@ -38,7 +39,7 @@ export async function createTestContext(options: { createTopics?: boolean } = {}
   const redisPrefix = `test:${id}:`;
   const redis = new Redis(infra.redisUrl, { keyPrefix: redisPrefix, lazyConnect: false, maxRetriesPerRequest: 2 });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const namespace = `t${id}`;
+  const namespace = fileNamespace(infra.runId, id);
   const topics = createTopics(namespace);
   const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: `test-${id}`, logger });
   if (options.createTopics ?? true) await ensureTopics(kafka, topics.all(), { partitions: 4 });
@@ -63,6 +64,8 @@ export async function createTestContext(options: { createTopics?: boolean } = {}
     },
     close: async () => {
       await database.close();
+      // Also the topics services or consumers of this file auto-created under the namespace.
+      await deleteTopicsWithPrefix(kafka, `${namespace}.`);
       // Delete only this file's keys: the Redis server is shared. ioredis does not prefix KEYS
       // patterns, so the pattern names the prefix itself.
       const keys = await redis.keys(`${redisPrefix}*`);
