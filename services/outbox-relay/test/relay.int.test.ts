@@ -77,12 +77,13 @@ describe('outbox relay', () => {
       expect(email.key).toBe(seeded.recipientId);
       expect(email.value).toMatchObject({ type: 'delivery.requested', retryCount: 0, channel: 'EMAIL', priority: false });
       expect(receivedFor(seeded.attemptIds[1]!)[0]!.topic).toBe(ctx.topics.delivery('SMS', false));
-      const unpublished = await ctx.database.db
-        .selectFrom('outbox')
-        .select(sql<number>`count(*)::int`.as('n'))
-        .where('published_at', 'is', null)
-        .executeTakeFirstOrThrow();
-      expect(unpublished.n).toBe(0);
+      // The relay publishes, then commits the claim that marks the rows: a consumer can see a
+      // message a moment before its row shows as published.
+      await pollUntil(
+        'every outbox row marked published',
+        async () =>
+          (await ctx.database.db.selectFrom('outbox').select(sql<number>`count(*)::int`.as('n')).where('published_at', 'is', null).executeTakeFirstOrThrow()).n === 0,
+      );
     } finally {
       await r.stop();
     }
