@@ -3,6 +3,12 @@ import type { Logger } from 'pino';
 
 export type { Kafka, Producer, Admin };
 
+// kafkajs warns on every idempotent producer whose retries are bounded. Ours are on purpose: an
+// unbounded send would hold the relay's claim transaction open for a whole Kafka outage. A
+// batch that fails is published again later and may be duplicated on the topic; consumers
+// claim conditionally, so a duplicate does nothing (ADR 0003). Not worth a WARN on every start.
+const EXPECTED_KAFKAJS_WARNINGS = new Set(['Limiting retries for the idempotent producer may invalidate EoS guarantees']);
+
 /** A kafkajs client whose own log lines go through the service's pino logger. */
 export function createKafka(options: { brokers: string[]; clientId: string; logger: Logger }): Kafka {
   const log = options.logger.child({ component: 'kafkajs' });
@@ -18,7 +24,7 @@ export function createKafka(options: { brokers: string[]; clientId: string; logg
       ({ level, log: entry }) => {
         const { message, ...fields } = entry;
         if (level === logLevel.ERROR) log.error(fields, message);
-        else if (level === logLevel.WARN) log.warn(fields, message);
+        else if (level === logLevel.WARN && !EXPECTED_KAFKAJS_WARNINGS.has(message)) log.warn(fields, message);
         else log.debug(fields, message);
       },
   });
