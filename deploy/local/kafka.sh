@@ -302,9 +302,10 @@ show_log_tail() {
 }
 
 # Partition directories in the data dir: what a start must load (and, after an unclean stop,
-# recover) before the broker answers. Start time grows with it.
+# recover) before the broker answers. Start time grows with it. A deleted topic's directories
+# are renamed '<name>-<n>.<id>-delete' and removed later; they are not counted.
 partition_count() {
-  find "$DATA_DIR" -mindepth 1 -maxdepth 1 -type d -name '*-[0-9]*' 2>/dev/null | wc -l
+  find "$DATA_DIR" -mindepth 1 -maxdepth 1 -type d -name '*-[0-9]*' ! -name '*-delete' 2>/dev/null | wc -l
 }
 
 wait_ready() { # $1 = pid, $2 = start ms
