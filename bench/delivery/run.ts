@@ -43,6 +43,14 @@ const SLOW_CONCURRENCY = env('BENCH_SLOW_CONCURRENCY', 256);
 const E2E_RATE = env('BENCH_E2E_RATE', 200);
 const E2E_SECONDS = env('BENCH_E2E_SECONDS', 15);
 const PHASE_TIMEOUT_MS = env('BENCH_PHASE_TIMEOUT_MS', 120_000);
+// The end-to-end phase's services run on their defaults; these, when set for the bench, are
+// passed to them to measure a tuning (e.g. RELAY_PUBLISHERS=4 npm run bench:delivery).
+const SERVICE_TUNING: Record<string, string> = Object.fromEntries(
+  ['RELAY_PUBLISHERS', 'RELAY_BATCH_SIZE', 'DISPATCH_CONCURRENCY', 'DISPATCH_PRIORITY_CONCURRENCY', 'DATABASE_POOL_MAX'].flatMap((name) =>
+    process.env[name] ? [[name, process.env[name]]] : [],
+  ),
+);
+
 // Comma-separated subset of relay,zero,slow,e2e (default: all), to measure one phase repeatedly.
 const PHASES = new Set((process.env.BENCH_PHASES ?? 'relay,zero,slow,e2e').split(',').map((p) => p.trim()));
 
@@ -235,6 +243,7 @@ async function spawnService(service: string): Promise<void> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', path.join(repoRoot, 'services', service, 'src', 'main.ts')], {
     env: {
+      ...SERVICE_TUNING,
       PATH: process.env.PATH ?? '',
       DATABASE_URL: url.toString(),
       KAFKA_BROKERS: brokers.join(','),
@@ -254,7 +263,8 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function benchEndToEnd(db: DbHandle): Promise<void> {
-  progress('starting the relay and four dispatchers as processes');
+  const tuning = Object.entries(SERVICE_TUNING).map(([name, value]) => `${name}=${value}`);
+  progress(`starting the relay and four dispatchers as processes (${tuning.length > 0 ? tuning.join(' ') : 'service defaults'})`);
   await Promise.all(['outbox-relay', 'dispatcher-push', 'dispatcher-email', 'dispatcher-sms', 'dispatcher-kakao'].map(spawnService));
   // Warm-up: one notification through every lane, so group joins are not in the numbers.
   const warm = await seedNotification(db.db, topics, {
