@@ -64,8 +64,6 @@ export async function createTestContext(options: { createTopics?: boolean } = {}
     },
     close: async () => {
       await database.close();
-      // Also the topics services or consumers of this file auto-created under the namespace.
-      await deleteTopicsWithPrefix(kafka, `${namespace}.`);
       // Delete only this file's keys: the Redis server is shared. ioredis does not prefix KEYS
       // patterns, so the pattern names the prefix itself.
       const keys = await redis.keys(`${redisPrefix}*`);
@@ -74,6 +72,9 @@ export async function createTestContext(options: { createTopics?: boolean } = {}
         await redis.del(...keys.map((k) => k.slice(redisPrefix.length)));
       }
       redis.disconnect();
+      // Last, so a broker that refuses cannot leave this file's Redis keys or connection behind.
+      // Also takes the topics services or consumers of this file auto-created in the namespace.
+      await deleteTopicsWithPrefix(kafka, `${namespace}.`);
     },
   };
 }
