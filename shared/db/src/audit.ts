@@ -1,5 +1,5 @@
 import type { DbOrTx } from './client.ts';
-import { newId } from './ids.ts';
+import { newId } from '@hub/domain';
 
 export interface AuditEntry {
   actor: string;

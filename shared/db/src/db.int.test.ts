@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, type TestContext } from '@hub/testing';
-import { newId } from './ids.ts';
+import { newId } from '@hub/domain';
 import { insertOutboxRows } from './outbox.ts';
 
 let ctx: TestContext;

@@ -1,5 +1,5 @@
 export { createDb, pingDb, type Db, type DbHandle, type DbOrTx, type Tx } from './client.ts';
-export { isUuid, isUuidV7, newId } from './ids.ts';
+export { isUuid, isUuidV7, newId } from '@hub/domain';
 export { migrateToLatest } from './migrate.ts';
 export * from './schema.ts';
 export { insertOutboxRows, type OutboxMessage } from './outbox.ts';

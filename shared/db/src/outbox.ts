@@ -1,5 +1,5 @@
 import type { Tx } from './client.ts';
-import { newId } from './ids.ts';
+import { newId } from '@hub/domain';
 
 export interface OutboxMessage {
   topic: string;

@@ -7,3 +7,4 @@ export * from './addresses.ts';
 export * from './quiet-hours.ts';
 export * from './resolver.ts';
 export * from './templates.ts';
+export * from './ids.ts';

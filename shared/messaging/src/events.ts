@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { CHANNELS, KINDS, type Channel } from '@hub/domain';
+import { CHANNELS, KINDS, newId, type Channel } from '@hub/domain';
 import type { Topics } from './topics.ts';
-import { v7 } from 'uuid';
 
 /** Every event carries these (SPEC §4). Bump `schemaVersion` on a breaking change. */
 const envelope = {
@@ -65,7 +64,7 @@ export function makeEvent<T extends { type: string }>(
   body: Omit<T, Envelope>,
   now: Date,
 ): T {
-  return { eventId: v7(), occurredAt: now.toISOString(), schemaVersion: 1, type, ...body } as unknown as T;
+  return { eventId: newId(), occurredAt: now.toISOString(), schemaVersion: 1, type, ...body } as unknown as T;
 }
 
 /** An outbox message as `insertOutboxRows` (@hub/db) takes it. */
