@@ -7,9 +7,8 @@
 //   npm run bench:admin                    # 10,000 attempts
 //   BENCH_COUNT=2000 BULK_CONCURRENCY=8 npm run bench:admin
 import { randomBytes } from 'node:crypto';
-import postgres from 'postgres';
 import { pino } from 'pino';
-import { createDb, migrateToLatest, type Db } from '@hub/db';
+import { createDb, migrateToLatest, openPostgres, type Db } from '@hub/db';
 import { createTopics } from '@hub/messaging';
 import { createMetricsRegistry } from '@hub/observability';
 import { BulkJobRunner } from '../../services/admin-api/src/jobs/bulk-job-runner.ts';
@@ -23,7 +22,7 @@ const concurrency = Number(process.env.BULK_CONCURRENCY ?? 8);
 const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const name = `hub_bench_admin_${randomBytes(3).toString('hex')}`;
 
-const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+const admin = openPostgres(adminUrl, { max: 1, onnotice: () => {} });
 await admin.unsafe(`create database "${name}"`);
 const url = new URL(adminUrl);
 url.pathname = `/${name}`;

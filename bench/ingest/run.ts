@@ -1,6 +1,7 @@
 // Ingest benchmark: how close does one ingest-api process get to what Postgres itself can
 // write? Run: `npm run bench:ingest` (env: DATABASE_URL, REDIS_URL; optional BENCH_SECONDS,
-// BENCH_CONCURRENCY="8,16,32,64"). Everything binds to 127.0.0.1 and stops by itself.
+// BENCH_CONCURRENCY="8,16,32,64", BENCH_CPU_PROF=<dir> to write a V8 CPU profile of the
+// ingest-api process there). Everything binds to 127.0.0.1 and stops by itself.
 //
 // 1. Ceiling: the exact write set of one accepted 4-channel notification (idempotency key,
 //    notification, 4 attempts, 4 delivery + 1 fanned-out outbox rows, audit row), as raw SQL in
@@ -15,8 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
-import postgres from 'postgres';
-import { createDb, migrateToLatest, newId } from '@hub/db';
+import { createDb, migrateToLatest, newId, openPostgres } from '@hub/db';
 import { createTopics, makeEvent } from '@hub/messaging';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -60,7 +60,7 @@ async function freePort(): Promise<number> {
 }
 
 async function setup(): Promise<string[]> {
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  const admin = openPostgres(ADMIN_URL, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database "${dbName}"`);
   await admin.end();
   const handle = createDb({ url: DB_URL, max: 2, applicationName: 'bench-setup' });
@@ -90,7 +90,7 @@ async function setup(): Promise<string[]> {
 }
 
 async function teardown(): Promise<void> {
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  const admin = openPostgres(ADMIN_URL, { max: 1, onnotice: () => {} });
   await admin.unsafe(`drop database if exists "${dbName}" with (force)`);
   await admin.end();
   const redis = new Redis(REDIS_URL);
@@ -105,7 +105,7 @@ async function teardown(): Promise<void> {
 
 /** The write set of one accepted 4-channel notification, as one pipelined transaction. */
 async function ceiling(recipients: string[], concurrency: number): Promise<Sample> {
-  const sql = postgres(DB_URL, { max: Math.min(concurrency, POOL), onnotice: () => {} });
+  const sql = openPostgres(DB_URL, { max: Math.min(concurrency, POOL), onnotice: () => {} });
   const topics = createTopics('');
   const channels = ['PUSH', 'EMAIL', 'SMS', 'KAKAO_ALIMTALK'] as const;
   const latencies: number[] = [];
@@ -168,7 +168,8 @@ async function ceiling(recipients: string[], concurrency: number): Promise<Sampl
 }
 
 async function startIngest(port: number, extraEnv: Record<string, string>) {
-  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', path.join(repoRoot, 'services/ingest-api/src/main.ts')], {
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
+  const child = spawn(process.execPath, [...profile, '--disable-warning=TimeoutNegativeWarning', path.join(repoRoot, 'services/ingest-api/src/main.ts')], {
     env: {
       PATH: process.env.PATH ?? '',
       DATABASE_URL: DB_URL,

@@ -15,9 +15,25 @@ export interface DbHandle {
   close: () => Promise<void>;
 }
 
+/**
+ * A postgres.js client for a connection URL, the one way the hub opens one. Besides
+ * `postgres://user:pass@host:port/db` it takes libpq's form for a Unix-domain socket,
+ * `postgres://user@localhost/db?host=/var/run/postgresql` (the directory holding
+ * `.s.PGSQL.<port>`), which postgres.js would otherwise send to the server as a setting. A
+ * Postgres on the same machine is much cheaper to reach over its socket than over loopback TCP.
+ */
+export function openPostgres(url: string, options: postgres.Options<Record<string, postgres.PostgresType>> = {}): postgres.Sql {
+  const parsed = new URL(url);
+  const socketDir = parsed.searchParams.get('host');
+  if (socketDir === null) return postgres(url, options);
+  if (!socketDir.startsWith('/')) throw new Error(`DATABASE_URL: the host parameter must be a socket directory (an absolute path), got "${socketDir}"`);
+  parsed.searchParams.delete('host');
+  return postgres(parsed.toString(), { ...options, path: `${socketDir.replace(/\/+$/, '')}/.s.PGSQL.${parsed.port || 5432}` });
+}
+
 /** Opens a pool. `applicationName` shows in pg_stat_activity, which helps at 3 a.m. */
 export function createDb(options: { url: string; max?: number; applicationName?: string }): DbHandle {
-  const client = postgres(options.url, {
+  const client = openPostgres(options.url, {
     max: options.max ?? 10,
     idle_timeout: 30,
     connect_timeout: 10,

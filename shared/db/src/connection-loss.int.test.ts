@@ -1,6 +1,6 @@
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, pollUntil, type TestContext } from '@hub/testing';
+import { openPostgres } from './client.ts';
 
 // postgres.js 3.4.9 loses track of queries when a connection dies: a query issued on a
 // reserved connection (every kysely transaction) after its socket failed never settles, and a
@@ -21,8 +21,8 @@ const within = <T>(promise: Promise<T>, ms: number) =>
 
 describe('postgres.js when a connection dies', () => {
   it('rejects every later query on a reserved connection instead of hanging', async () => {
-    const sql = postgres(ctx.databaseUrl, { max: 2, onnotice: () => {} });
-    const killer = postgres(ctx.databaseUrl, { max: 1, onnotice: () => {} });
+    const sql = openPostgres(ctx.databaseUrl, { max: 2, onnotice: () => {} });
+    const killer = openPostgres(ctx.databaseUrl, { max: 1, onnotice: () => {} });
     try {
       const reserved = await sql.reserve();
       const [row] = await reserved<{ pid: number }[]>`select pg_backend_pid() as pid`;

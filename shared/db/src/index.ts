@@ -1,4 +1,4 @@
-export { createDb, pingDb, type Db, type DbHandle, type DbOrTx, type Tx } from './client.ts';
+export { createDb, openPostgres, pingDb, type Db, type DbHandle, type DbOrTx, type Tx } from './client.ts';
 export { isUuid, isUuidV7, newId } from '@hub/domain';
 export { migrateToLatest } from './migrate.ts';
 export * from './schema.ts';

@@ -1,5 +1,4 @@
-import postgres from 'postgres';
-import { createDb, migrateToLatest } from '@hub/db';
+import { createDb, migrateToLatest, openPostgres } from '@hub/db';
 
 /** `postgres://…/<name>` with the database part replaced. */
 export function withDatabase(url: string, name: string): string {
@@ -10,7 +9,7 @@ export function withDatabase(url: string, name: string): string {
 
 /** Creates and migrates the template every test file clones (once per test run). */
 export async function createTemplateDatabase(adminUrl: string, name: string): Promise<void> {
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  const admin = openPostgres(adminUrl, { max: 1, onnotice: () => {} });
   try {
     await admin.unsafe(`drop database if exists "${name}"`);
     await admin.unsafe(`create database "${name}"`);
@@ -30,7 +29,7 @@ export async function createTemplateDatabase(adminUrl: string, name: string): Pr
  * while another clone of the same template is being made, so contention is retried.
  */
 export async function cloneDatabase(adminUrl: string, template: string, name: string): Promise<string> {
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  const admin = openPostgres(adminUrl, { max: 1, onnotice: () => {} });
   try {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -49,7 +48,7 @@ export async function cloneDatabase(adminUrl: string, template: string, name: st
 
 /** Drops every database whose name starts with `prefix` (a test run's own clones). */
 export async function dropDatabases(adminUrl: string, prefix: string): Promise<void> {
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  const admin = openPostgres(adminUrl, { max: 1, onnotice: () => {} });
   try {
     const rows = await admin<{ datname: string }[]>`
       select datname from pg_database where datname like ${`${prefix}%`}`;
