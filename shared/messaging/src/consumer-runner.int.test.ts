@@ -34,7 +34,11 @@ function deliveryEvent(retryCount = 0): DeliveryRequested {
   );
 }
 
-function runner(groupSuffix: string, handler: (m: ConsumedMessage<DeliveryRequested>) => Promise<void>) {
+function runner(
+  groupSuffix: string,
+  handler: (m: ConsumedMessage<DeliveryRequested>) => Promise<void>,
+  options: { commitIntervalMs?: number } = {},
+) {
   const topic = ctx.topics.delivery('PUSH', false);
   return new ConsumerRunner({
     kafka: ctx.kafka,
@@ -48,7 +52,19 @@ function runner(groupSuffix: string, handler: (m: ConsumedMessage<DeliveryReques
     logger: ctx.logger,
     registry: createMetricsRegistry('test'),
     retryDelayMs: () => 20,
+    ...options,
   });
+}
+
+async function committedOffset(groupId: string, topic: string, partition: number): Promise<string | undefined> {
+  const admin = ctx.kafka.admin();
+  await admin.connect();
+  try {
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return committed!.partitions.find((p) => p.partition === partition)?.offset;
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 describe('ConsumerRunner against a real broker', () => {
@@ -130,5 +146,70 @@ describe('ConsumerRunner against a real broker', () => {
       await consumer.stop();
     }
     expect(calls).toBe(3);
+  });
+
+  it('fetches past a handler still running and commits only up to it', async () => {
+    const topic = ctx.topics.delivery('PUSH', false);
+    const groupId = `${ctx.topics.dispatcherGroup('PUSH')}-slow`;
+    const slow = deliveryEvent();
+    const later = Array.from({ length: 10 }, () => deliveryEvent());
+    let enterSlow: () => void = () => {};
+    const slowEntered = new Promise<void>((resolve) => (enterSlow = resolve));
+    let releaseSlow: () => void = () => {};
+    const slowReleased = new Promise<void>((resolve) => (releaseSlow = resolve));
+    const seen = new Set<string>();
+    const consumer = runner(
+      'slow',
+      async (m) => {
+        if (m.value.attemptId === slow.attemptId) {
+          enterSlow();
+          await slowReleased;
+        }
+        seen.add(m.value.attemptId);
+      },
+      { commitIntervalMs: 20 },
+    );
+    await consumer.start();
+    try {
+      // One key, so one partition: the later messages are fetched after the slow one started.
+      const [sent] = await producer.send({ topic, messages: [{ key: 'slow-lane', value: JSON.stringify(slow) }] });
+      await slowEntered;
+      await producer.send({ topic, messages: later.map((e) => ({ key: 'slow-lane', value: JSON.stringify(e) })) });
+      await pollUntil('the later messages handled while the slow one still runs', () => later.every((e) => seen.has(e.attemptId)));
+      expect(seen.has(slow.attemptId)).toBe(false);
+      // Everything before the slow message is committed, nothing after it.
+      await pollUntil('offset committed up to the slow message', async () => (await committedOffset(groupId, topic, sent!.partition)) === sent!.baseOffset);
+      releaseSlow();
+      const end = (BigInt(sent!.baseOffset!) + BigInt(later.length) + 1n).toString();
+      await pollUntil('offset committed past every message', async () => (await committedOffset(groupId, topic, sent!.partition)) === end);
+    } finally {
+      releaseSlow();
+      await consumer.stop();
+    }
+  });
+
+  it('on stop, lets a running handler finish and commits its offset before leaving', async () => {
+    const topic = ctx.topics.delivery('PUSH', false);
+    const groupId = `${ctx.topics.dispatcherGroup('PUSH')}-stop`;
+    const event = deliveryEvent();
+    let enter: () => void = () => {};
+    const entered = new Promise<void>((resolve) => (enter = resolve));
+    let finished = false;
+    const consumer = runner(
+      'stop',
+      async (m) => {
+        if (m.value.attemptId !== event.attemptId) return;
+        enter();
+        await new Promise((r) => setTimeout(r, 300));
+        finished = true;
+      },
+      { commitIntervalMs: 60_000 },
+    );
+    await consumer.start();
+    const [sent] = await producer.send({ topic, messages: [{ key: 'stop-lane', value: JSON.stringify(event) }] });
+    await entered;
+    await consumer.stop();
+    expect(finished).toBe(true);
+    expect(await committedOffset(groupId, topic, sent!.partition)).toBe((BigInt(sent!.baseOffset!) + 1n).toString());
   });
 });

@@ -28,13 +28,18 @@ export interface ConsumerRunnerOptions<T> {
   registry: Registry;
   /** Delay before handling a failed message again (infrastructure errors are retried in place). */
   retryDelayMs?: (failures: number) => number;
+  /** How long finished offsets wait to be committed together (default 100 ms). */
+  commitIntervalMs?: number;
 }
 
 /**
- * Runs a consumer group member with at-least-once semantics: a partition's offset is committed
- * only up to the last message whose handler finished, so a crash redelivers anything unfinished
- * (handlers are idempotent). A handler error is retried in place with backoff (the consumer
- * never commits past a failed message); a message that cannot be parsed goes to `<topic>.dlq`.
+ * Runs a consumer group member with at-least-once semantics (ADR 0004): a partition's offset is
+ * committed only up to the last message before which every handler finished, so a crash
+ * redelivers anything unfinished (handlers are idempotent). Fetching does not wait for
+ * handlers: the next batch of a partition is fetched as soon as every message of the previous
+ * one holds a handler slot, and finished offsets are committed in the background every
+ * `commitIntervalMs`. A handler error is retried in place with backoff (the commit never
+ * passes a failed message); a message that cannot be parsed goes to `<topic>.dlq`.
  */
 export class ConsumerRunner<T> {
   private consumer: Consumer | undefined;
@@ -44,6 +49,15 @@ export class ConsumerRunner<T> {
   private readonly duration: Histogram;
   private crashed: Error | undefined;
   private readonly options: ConsumerRunnerOptions<T>;
+  /** Progress of the partitions this member holds in the current group generation. */
+  private progress = new Map<string, PartitionProgress>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private commitTimer: NodeJS.Timeout | undefined;
+  private committing: Promise<void> | undefined;
+  /** Set by stop(): no message starts, retries give up, and fetched batches wait for `held`. */
+  private stopping = false;
+  private releaseHeld: () => void = () => {};
+  private held: Promise<void> = Promise.resolve();
 
   constructor(options: ConsumerRunnerOptions<T>) {
     this.options = options;
@@ -82,7 +96,14 @@ export class ConsumerRunner<T> {
     });
     consumer.on(consumer.events.GROUP_JOIN, () => {
       this.crashed = undefined;
+      // A new generation: partitions may have moved, and the new owner starts at the committed
+      // offset. Handlers still running for the old one finish, but their progress is no
+      // longer committed from here (the owner redelivers those messages; handlers are idempotent).
+      for (const progress of this.progress.values()) progress.retired = true;
+      this.progress = new Map();
     });
+    this.stopping = false;
+    this.held = new Promise((resolve) => (this.releaseHeld = resolve));
     await consumer.connect();
     // A brand-new group starts at the beginning: messages written before it existed are not lost.
     await consumer.subscribe({ topics: this.options.topics, fromBeginning: true });
@@ -96,11 +117,17 @@ export class ConsumerRunner<T> {
     this.log.info({ topics: this.options.topics, concurrency: this.options.concurrency }, 'consumer started');
   }
 
-  /** Stops fetching, lets in-flight handlers finish, commits their offsets and leaves the group. */
+  /** Stops starting messages, lets in-flight handlers finish, commits their offsets and leaves the group. */
   async stop(): Promise<void> {
     const consumer = this.consumer;
-    this.consumer = undefined;
     if (!consumer) return;
+    this.stopping = true;
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    await Promise.allSettled([...this.inFlight]);
+    await this.flushCommits();
+    this.consumer = undefined;
+    this.releaseHeld();
     await consumer.disconnect();
     this.log.info('consumer stopped');
   }
@@ -112,29 +139,66 @@ export class ConsumerRunner<T> {
 
   private async processBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
-    const alive = () => isRunning() && !isStale();
-    const done = new Array<boolean>(batch.messages.length).fill(false);
-    await Promise.all(
-      batch.messages.map(async (message, index) => {
-        const release = await this.slots.acquire();
-        try {
-          if (!alive()) return;
-          done[index] = await this.processMessage(batch.topic, batch.partition, message, alive, heartbeat);
-        } finally {
+    if (this.stopping) return this.held;
+    const key = `${batch.topic}\u0000${batch.partition}`;
+    let progress = this.progress.get(key);
+    if (!progress) this.progress.set(key, (progress = new PartitionProgress(batch.topic, batch.partition)));
+    const owner = progress;
+    const alive = () => !this.stopping && !owner.retired && isRunning() && !isStale();
+    for (const message of batch.messages) {
+      const release = await this.slots.acquire();
+      if (!alive()) {
+        // Not resolved: the message is fetched again, by this member or the partition's next owner.
+        release();
+        break;
+      }
+      const entry = owner.track(BigInt(message.offset));
+      // Fetching goes on from the next offset; the commit still waits for this handler.
+      resolveOffset(message.offset);
+      const task = this.processMessage(batch.topic, batch.partition, message, alive, heartbeat)
+        .then((handled) => {
+          if (handled && owner.finish(entry)) this.scheduleCommit();
+        })
+        .catch((err: unknown) => this.log.error({ err, topic: batch.topic, partition: batch.partition }, 'message handling failed unexpectedly'))
+        .finally(() => {
           release();
-        }
-      }),
-    );
-    // Commit only the contiguous prefix of finished messages; the rest is fetched again.
-    let last = -1;
-    while (last + 1 < done.length && done[last + 1]) last++;
-    if (last < 0) return;
-    const offset = batch.messages[last]!.offset;
-    resolveOffset(offset);
-    await this.consumer?.commitOffsets([
-      { topic: batch.topic, partition: batch.partition, offset: (BigInt(offset) + 1n).toString() },
-    ]);
-    await heartbeat();
+          this.inFlight.delete(task);
+        });
+      this.inFlight.add(task);
+    }
+    if (this.stopping) return this.held;
+  }
+
+  private scheduleCommit(): void {
+    if (this.commitTimer || this.stopping) return;
+    this.commitTimer = setTimeout(() => {
+      this.commitTimer = undefined;
+      this.flushCommits().catch(() => {});
+    }, this.options.commitIntervalMs ?? 100);
+  }
+
+  /** Commits every partition whose finished prefix moved; waits for a commit already in flight first. */
+  private async flushCommits(): Promise<void> {
+    while (this.committing) await this.committing.catch(() => {});
+    const consumer = this.consumer;
+    const due = [...this.progress.values()].filter((p) => p.committable > p.committed);
+    if (!consumer || due.length === 0) return;
+    const offsets = due.map((p) => ({ progress: p, offset: p.committable }));
+    this.committing = consumer
+      .commitOffsets(offsets.map(({ progress, offset }) => ({ topic: progress.topic, partition: progress.partition, offset: offset.toString() })))
+      .then(() => {
+        for (const { progress, offset } of offsets) if (offset > progress.committed) progress.committed = offset;
+      })
+      .catch((err: unknown) => {
+        // A rebalance or broker hiccup: the offsets are committed by a later flush, or the
+        // partition's next owner redelivers those messages.
+        this.log.warn({ err }, 'offset commit failed; will commit again');
+        if (!this.stopping) this.scheduleCommit();
+      })
+      .finally(() => {
+        this.committing = undefined;
+      });
+    await this.committing;
   }
 
   /** Returns true once the message is handled or parked on the DLQ; false if we were stopped. */
@@ -227,6 +291,47 @@ function parseMessage<T>(
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The offsets of one partition started in one group generation, in order. `committable` is the
+ * offset after the longest finished prefix: what may be committed.
+ */
+class PartitionProgress {
+  readonly topic: string;
+  readonly partition: number;
+  /** Set when the group generation changes: its progress is no longer committed. */
+  retired = false;
+  committable = -1n;
+  committed = -1n;
+  private readonly entries: { offset: bigint; done: boolean }[] = [];
+  private head = 0;
+
+  constructor(topic: string, partition: number) {
+    this.topic = topic;
+    this.partition = partition;
+  }
+
+  track(offset: bigint): { offset: bigint; done: boolean } {
+    const entry = { offset, done: false };
+    this.entries.push(entry);
+    return entry;
+  }
+
+  /** Marks the entry finished; true when the committable offset moved. */
+  finish(entry: { offset: bigint; done: boolean }): boolean {
+    entry.done = true;
+    const before = this.committable;
+    while (this.head < this.entries.length && this.entries[this.head]!.done) {
+      this.committable = this.entries[this.head]!.offset + 1n;
+      this.head++;
+    }
+    if (this.head > 1_024 && this.head * 2 > this.entries.length) {
+      this.entries.splice(0, this.head);
+      this.head = 0;
+    }
+    return this.committable !== before;
+  }
+}
 
 /** Limits concurrent handlers across every partition this consumer holds. */
 class Semaphore {
