@@ -41,11 +41,15 @@ export async function seedNotification(
   return seeded!;
 }
 
-/** Many notifications in one transaction (a backlog for lane and benchmark tests). */
+/**
+ * Many notifications in one transaction (a backlog for lane and benchmark tests). Recipients
+ * are upserted unless `recipients: 'existing'` says they were written already.
+ */
 export async function seedNotifications(
   db: Db,
   topics: Topics,
   inputs: SeedNotificationInput[],
+  options: { recipients?: 'upsert' | 'existing' } = {},
 ): Promise<SeededNotification[]> {
   return db.transaction().execute(async (tx) => {
     const seeded: SeededNotification[] = [];
@@ -102,7 +106,7 @@ export async function seedNotifications(
       }
       seeded.push({ notificationId, recipientId, attemptIds });
     }
-    for (const [id, channels] of recipients) {
+    for (const [id, channels] of options.recipients === 'existing' ? [] : recipients) {
       await tx
         .insertInto('recipients')
         .values({ id, channels })
