@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestContext, seedNotification, type TestContext } from '@hub/testing';
+import { createTestContext, pollUntil, seedNotification, type TestContext } from '@hub/testing';
 import { claimAttempts, recordOutcomes } from './attempts.ts';
+import { DeliveryStore } from './delivery-store.ts';
 
 let ctx: TestContext;
 
@@ -71,5 +72,67 @@ describe('batched attempt writes', () => {
     expect(again).toEqual([null]);
     const results = await ctx.database.db.selectFrom('outbox').select('payload').where('topic', '=', ctx.topics.vendorResult).execute();
     expect(results.filter((r) => r.payload.attemptId === email.id)).toHaveLength(1);
+  });
+
+  it('does not wait inside its transaction for a notification another one holds, and completes it after both commit', async () => {
+    const seeded = await seedNotification(ctx.database.db, ctx.topics, { deliveries: [{ channel: 'EMAIL', address: 'held@example.com' }] });
+    const store = new DeliveryStore({
+      db: ctx.database.db,
+      topics: ctx.topics,
+      clock: now,
+      logger: ctx.logger,
+      leaseMs: 60_000,
+      backoff: { baseMs: 1_000, maxMs: 60_000 },
+    });
+    const attempt = await store.claim({ attemptId: seeded.attemptIds[0]!, retryCount: 0 });
+    expect(attempt).toBeDefined();
+    // Another channel's dispatcher in the middle of its outcome transaction: it holds the row.
+    const holder = await ctx.database.sql.reserve();
+    try {
+      await holder`begin`;
+      await holder`select id from notifications where id = ${seeded.notificationId} for update`;
+      let recorded = false;
+      const recording = store.record(attempt!, { kind: 'succeeded', vendorMessageId: 'held-1' }).then((status) => {
+        recorded = true;
+        return status;
+      });
+      await pollUntil('the outcome committed while the notification is still held', async () => {
+        const row = await ctx.database.db.selectFrom('delivery_attempts').select('status').where('id', '=', attempt!.id).executeTakeFirstOrThrow();
+        return row.status === 'SUCCEEDED';
+      });
+      const held = await ctx.database.db.selectFrom('notifications').select('status').where('id', '=', seeded.notificationId).executeTakeFirstOrThrow();
+      expect(held.status).toBe('FANNED_OUT');
+      expect(recorded).toBe(false);
+      await holder`commit`;
+      expect(await recording).toBe('SUCCEEDED');
+    } finally {
+      await holder`rollback`.catch(() => {});
+      holder.release();
+    }
+    const done = await ctx.database.db.selectFrom('notifications').select(['status', 'completed_at']).where('id', '=', seeded.notificationId).executeTakeFirstOrThrow();
+    expect(done.status).toBe('COMPLETED');
+    expect(done.completed_at).not.toBeNull();
+  });
+
+  it('completes a notification when a redelivered message finds its attempt already final', async () => {
+    const seeded = await seedNotification(ctx.database.db, ctx.topics, { deliveries: [{ channel: 'SMS', address: '+821011112222' }] });
+    // The outcome committed, then the process died before the completion step.
+    await ctx.database.db
+      .updateTable('delivery_attempts')
+      .set({ status: 'SUCCEEDED', completed_at: now() })
+      .where('id', '=', seeded.attemptIds[0]!)
+      .execute();
+    const store = new DeliveryStore({
+      db: ctx.database.db,
+      topics: ctx.topics,
+      clock: now,
+      logger: ctx.logger,
+      leaseMs: 60_000,
+      backoff: { baseMs: 1_000, maxMs: 60_000 },
+    });
+    expect(await store.claim({ attemptId: seeded.attemptIds[0]!, retryCount: 0 })).toBeUndefined();
+    await store.completeIfDone(seeded.notificationId);
+    const row = await ctx.database.db.selectFrom('notifications').select('status').where('id', '=', seeded.notificationId).executeTakeFirstOrThrow();
+    expect(row.status).toBe('COMPLETED');
   });
 });

@@ -35,6 +35,12 @@ export interface OutcomeContext {
   now: Date;
   backoff: BackoffScale;
   random?: () => number;
+  /**
+   * Given, recordOutcomes does not wait for a notification another transaction has locked (a
+   * dispatcher of another channel finishing an attempt of it): it adds the id here, and the
+   * caller completes those after its commit with completeNotifications().
+   */
+  contended?: Set<string>;
 }
 
 const claimedColumns = [
@@ -146,7 +152,10 @@ export async function recordOutcomes(
     const updated = new Set(rows.map((r) => r.id));
     const done = successes.filter((s) => updated.has(s.attempt.id));
     for (const s of done) results[s.index] = 'SUCCEEDED';
-    await completeNotificationsIfDone(tx, [...new Set(done.map((s) => s.attempt.notification_id))], ctx.now);
+    const skipped = await completeNotificationsIfDone(tx, [...new Set(done.map((s) => s.attempt.notification_id))], ctx.now, {
+      skipLocked: ctx.contended !== undefined,
+    });
+    for (const id of skipped) ctx.contended?.add(id);
   }
   for (const [index, item] of items.entries()) {
     if (item.outcome.kind === 'failed') results[index] = await recordOutcome(tx, ctx, item.attempt, item.outcome);
@@ -360,26 +369,26 @@ async function completeNotificationIfDone(tx: Tx, notificationId: string, now: D
     .execute();
 }
 
-/** completeNotificationIfDone for many notifications, locking them in id order (no deadlocks between batches). */
-async function completeNotificationsIfDone(tx: Tx, notificationIds: string[], now: Date): Promise<void> {
-  if (notificationIds.length === 0) return;
-  const locked = await tx
-    .selectFrom('notifications')
-    .select('id')
-    .where('id', 'in', notificationIds)
-    .where('status', 'in', ['FANNED_OUT', 'SCHEDULED'])
-    .orderBy('id')
-    .forUpdate()
-    .execute();
-  if (locked.length === 0) return;
+/**
+ * completeNotificationIfDone for many notifications, locking them in id order (no deadlocks
+ * between batches). With `skipLocked`, a notification another transaction holds is not waited
+ * for but returned, for the caller to complete after its own commit: waiting here would hold
+ * this transaction (and the locks it took) open behind the other one, and the four channels'
+ * dispatchers finish a notification's attempts at about the same time.
+ */
+async function completeNotificationsIfDone(tx: Tx, notificationIds: string[], now: Date, options: { skipLocked?: boolean } = {}): Promise<string[]> {
+  if (notificationIds.length === 0) return [];
+  let query = tx.selectFrom('notifications').select(['id', 'status']).where('id', 'in', notificationIds).orderBy('id').forUpdate();
+  if (options.skipLocked) query = query.skipLocked();
+  const rows = await query.execute();
+  const seen = new Set(rows.map((r) => r.id));
+  const skipped = notificationIds.filter((id) => !seen.has(id));
+  const open = rows.filter((r) => r.status === 'FANNED_OUT' || r.status === 'SCHEDULED').map((r) => r.id);
+  if (open.length === 0) return skipped;
   await tx
     .updateTable('notifications')
     .set({ status: 'COMPLETED', completed_at: now, updated_at: now })
-    .where(
-      'id',
-      'in',
-      locked.map((l) => l.id),
-    )
+    .where('id', 'in', open)
     .where(({ not, exists, selectFrom }) =>
       not(
         exists(
@@ -391,6 +400,17 @@ async function completeNotificationsIfDone(tx: Tx, notificationIds: string[], no
       ),
     )
     .execute();
+  return skipped;
+}
+
+/**
+ * Completes the notifications whose attempts are all final, in a transaction of its own: after
+ * recordOutcomes skipped them as contended, and when a duplicate message finds its attempt
+ * already final (the process may have died between the outcome's commit and this step).
+ */
+export async function completeNotifications(db: Db, notificationIds: string[], now: Date): Promise<void> {
+  if (notificationIds.length === 0) return;
+  await db.transaction().execute((tx) => completeNotificationsIfDone(tx, notificationIds, now));
 }
 
 /** Attempts stuck in DISPATCHING past their lease (their worker died), locked for recovery. */

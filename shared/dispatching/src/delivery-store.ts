@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { AttemptStatus, BackoffScale } from '@hub/domain';
 import type { Db } from '@hub/db';
 import type { Topics } from '@hub/messaging';
-import { claimAttempts, recordOutcomes, type ClaimedAttempt, type DispatchOutcome } from './attempts.ts';
+import { claimAttempts, completeNotifications, recordOutcomes, type ClaimedAttempt, type DispatchOutcome } from './attempts.ts';
 import { MicroBatcher } from './micro-batcher.ts';
 
 export interface DeliveryStoreOptions {
@@ -26,9 +26,13 @@ export interface DeliveryStoreOptions {
 export class DeliveryStore {
   private readonly claims: MicroBatcher<{ attemptId: string; retryCount: number }, ClaimedAttempt | undefined>;
   private readonly outcomes: MicroBatcher<{ attempt: ClaimedAttempt; outcome: DispatchOutcome }, AttemptStatus | null>;
+  private readonly db: Db;
+  private readonly clock: () => Date;
 
   constructor(options: DeliveryStoreOptions) {
     const { db, topics, clock, logger, leaseMs, backoff } = options;
+    this.db = db;
+    this.clock = clock;
     const maxSize = options.maxBatch ?? 200;
     const maxConcurrent = options.maxConcurrent ?? 4;
     this.claims = new MicroBatcher({
@@ -39,16 +43,29 @@ export class DeliveryStore {
     this.outcomes = new MicroBatcher({
       maxSize,
       maxConcurrent,
-      run: (items) =>
-        retryInPlace(logger, () =>
-          db.transaction().execute((tx) => recordOutcomes(tx, { topics, now: clock(), backoff }, items)),
-        ),
+      run: async (items) => {
+        const contended = new Set<string>();
+        const statuses = await retryInPlace(logger, () => {
+          contended.clear();
+          return db.transaction().execute((tx) => recordOutcomes(tx, { topics, now: clock(), backoff, contended }, items));
+        });
+        // After the commit, so this waits for the other channel's transaction with nothing of
+        // ours held. If it fails, the error reaches the consumer, which retries the message; its
+        // claim then finds the attempt final and completes the notification (completeIfDone).
+        if (contended.size > 0) await retryInPlace(logger, () => completeNotifications(db, [...contended], clock()));
+        return statuses;
+      },
     });
   }
 
   /** The attempt, now DISPATCHING and ours; undefined for a stale or duplicate message. */
   claim(message: { attemptId: string; retryCount: number }): Promise<ClaimedAttempt | undefined> {
     return this.claims.submit(message);
+  }
+
+  /** Completes the notification if all its attempts are final (for a message whose attempt already is). */
+  completeIfDone(notificationId: string): Promise<void> {
+    return completeNotifications(this.db, [notificationId], this.clock());
   }
 
   /** The attempt's new status, or null if the relay recovered it first (lease expired). */

@@ -23,6 +23,9 @@ export async function handleDelivery(deps: DeliveryDeps, message: DeliveryReques
   const attempt = await deps.store.claim({ attemptId: message.attemptId, retryCount: message.retryCount });
   const log = deps.logger.child({ attemptId: message.attemptId, notificationId: message.notificationId });
   if (!attempt) {
+    // Redelivered after the outcome committed but before the notification's completion (a
+    // crash in between): finish that step. A no-op when other attempts are still open.
+    await deps.store.completeIfDone(message.notificationId);
     deps.metrics.outcomes.inc({ channel: message.channel, outcome: 'stale' });
     log.debug({ retryCount: message.retryCount }, 'stale or duplicate delivery message ignored');
     return;
