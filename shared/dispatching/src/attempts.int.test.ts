@@ -15,6 +15,16 @@ afterAll(async () => {
 
 const now = () => new Date();
 
+const deliveryStore = () =>
+  new DeliveryStore({
+    db: ctx.database.db,
+    topics: ctx.topics,
+    clock: now,
+    logger: ctx.logger,
+    leaseMs: 60_000,
+    backoff: { baseMs: 1_000, maxMs: 60_000 },
+  });
+
 describe('batched attempt writes', () => {
   it('claims each attempt once even when a batch carries its message twice, and ignores stale retry counts', async () => {
     const seeded = await seedNotification(ctx.database.db, ctx.topics, {
@@ -76,14 +86,7 @@ describe('batched attempt writes', () => {
 
   it('does not wait inside its transaction for a notification another one holds, and completes it after both commit', async () => {
     const seeded = await seedNotification(ctx.database.db, ctx.topics, { deliveries: [{ channel: 'EMAIL', address: 'held@example.com' }] });
-    const store = new DeliveryStore({
-      db: ctx.database.db,
-      topics: ctx.topics,
-      clock: now,
-      logger: ctx.logger,
-      leaseMs: 60_000,
-      backoff: { baseMs: 1_000, maxMs: 60_000 },
-    });
+    const store = deliveryStore();
     const attempt = await store.claim({ attemptId: seeded.attemptIds[0]!, retryCount: 0 });
     expect(attempt).toBeDefined();
     // Another channel's dispatcher in the middle of its outcome transaction: it holds the row.
@@ -122,14 +125,7 @@ describe('batched attempt writes', () => {
       .set({ status: 'SUCCEEDED', completed_at: now() })
       .where('id', '=', seeded.attemptIds[0]!)
       .execute();
-    const store = new DeliveryStore({
-      db: ctx.database.db,
-      topics: ctx.topics,
-      clock: now,
-      logger: ctx.logger,
-      leaseMs: 60_000,
-      backoff: { baseMs: 1_000, maxMs: 60_000 },
-    });
+    const store = deliveryStore();
     expect(await store.claim({ attemptId: seeded.attemptIds[0]!, retryCount: 0 })).toBeUndefined();
     await store.completeIfDone(seeded.notificationId);
     const row = await ctx.database.db.selectFrom('notifications').select('status').where('id', '=', seeded.notificationId).executeTakeFirstOrThrow();
