@@ -378,12 +378,20 @@ async function completeNotificationIfDone(tx: Tx, notificationId: string, now: D
  */
 async function completeNotificationsIfDone(tx: Tx, notificationIds: string[], now: Date, options: { skipLocked?: boolean } = {}): Promise<string[]> {
   if (notificationIds.length === 0) return [];
-  let query = tx.selectFrom('notifications').select(['id', 'status']).where('id', 'in', notificationIds).orderBy('id').forUpdate();
+  // Only open notifications are locked (a duplicate message's notification is usually
+  // COMPLETED already). With skipLocked, an id not returned was locked by another transaction,
+  // or, rarely, is no longer open: the caller's later check finds nothing to do for those.
+  let query = tx
+    .selectFrom('notifications')
+    .select('id')
+    .where('id', 'in', notificationIds)
+    .where('status', 'in', ['FANNED_OUT', 'SCHEDULED'])
+    .orderBy('id')
+    .forUpdate();
   if (options.skipLocked) query = query.skipLocked();
-  const rows = await query.execute();
-  const seen = new Set(rows.map((r) => r.id));
-  const skipped = notificationIds.filter((id) => !seen.has(id));
-  const open = rows.filter((r) => r.status === 'FANNED_OUT' || r.status === 'SCHEDULED').map((r) => r.id);
+  const open = (await query.execute()).map((r) => r.id);
+  const locked = new Set(open);
+  const skipped = options.skipLocked ? notificationIds.filter((id) => !locked.has(id)) : [];
   if (open.length === 0) return skipped;
   await tx
     .updateTable('notifications')
