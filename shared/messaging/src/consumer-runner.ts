@@ -124,8 +124,11 @@ export class ConsumerRunner<T> {
     this.stopping = true;
     clearTimeout(this.commitTimer);
     this.commitTimer = undefined;
-    await Promise.allSettled([...this.inFlight]);
-    await this.flushCommits();
+    // Both bounded: a handler stuck on a dead connection, or a commit that kafkajs retries
+    // through a rebalance, must not hold shutdown (and the group's rebalance) for long. What is
+    // not committed is redelivered to the next owner.
+    if (!(await within(Promise.allSettled([...this.inFlight]), 10_000))) this.log.warn('stopping with handlers still running');
+    if (!(await within(this.flushCommits(), 5_000))) this.log.warn('stopping before the last offset commit finished');
     this.consumer = undefined;
     this.releaseHeld();
     await consumer.disconnect();
@@ -291,6 +294,20 @@ function parseMessage<T>(
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** True if `work` settled within `ms`. */
+async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([
+    work.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]);
+  clearTimeout(timer);
+  return settled;
+}
 
 /**
  * The offsets of one partition started in one group generation, in order. `committable` is the
