@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { BackoffScale } from '@hub/domain';
 import type { Db } from '@hub/db';
 import type { Producer, Topics } from '@hub/messaging';
-import { Counter, Gauge, type Registry } from '@hub/observability';
+import { Counter, Gauge, settlesWithin, type Registry } from '@hub/observability';
 import { housekeep } from './usecases/housekeeping.ts';
 import { PublishError, publishBatch, recordPublishFailure } from './usecases/publish-batch.ts';
 import { recoverExpiredLeases } from './usecases/recover-leases.ts';
@@ -78,12 +78,7 @@ export class OutboxRelay {
     for (const wake of [...this.sleepers]) wake();
     // Bounded: a batch stuck on a connection Postgres dropped must not hold the process
     // forever. Its claim was never committed, so its rows are simply claimed again.
-    let timer: NodeJS.Timeout | undefined;
-    const finished = await Promise.race([
-      Promise.all(this.loops).then(() => true),
-      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.options.stopTimeoutMs ?? 10_000))),
-    ]);
-    clearTimeout(timer);
+    const finished = await settlesWithin(Promise.all(this.loops), this.options.stopTimeoutMs ?? 10_000);
     if (!finished) this.log.warn('outbox relay stopped with a batch still waiting on Postgres (it will be claimed again)');
     this.loops = [];
     await this.listener?.unlisten().catch(() => {});

@@ -1,7 +1,7 @@
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { Counter, Histogram, type Registry } from '@hub/observability';
+import { Counter, Histogram, settlesWithin, type Registry } from '@hub/observability';
 
 export interface ConsumedMessage<T> {
   value: T;
@@ -127,8 +127,8 @@ export class ConsumerRunner<T> {
     // Both bounded: a handler stuck on a dead connection, or a commit that kafkajs retries
     // through a rebalance, must not hold shutdown (and the group's rebalance) for long. What is
     // not committed is redelivered to the next owner.
-    if (!(await within(Promise.allSettled([...this.inFlight]), 10_000))) this.log.warn('stopping with handlers still running');
-    if (!(await within(this.flushCommits(), 5_000))) this.log.warn('stopping before the last offset commit finished');
+    if (!(await settlesWithin(Promise.allSettled([...this.inFlight]), 10_000))) this.log.warn('stopping with handlers still running');
+    if (!(await settlesWithin(this.flushCommits(), 5_000))) this.log.warn('stopping before the last offset commit finished');
     this.consumer = undefined;
     this.releaseHeld();
     await consumer.disconnect();
@@ -294,20 +294,6 @@ function parseMessage<T>(
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** True if `work` settled within `ms`. */
-async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const settled = await Promise.race([
-    work.then(
-      () => true,
-      () => true,
-    ),
-    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
-  ]);
-  clearTimeout(timer);
-  return settled;
-}
 
 /**
  * The offsets of one partition started in one group generation, in order. `committable` is the

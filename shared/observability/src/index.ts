@@ -3,3 +3,4 @@ export { createMetricsRegistry, Counter, Gauge, Histogram, Registry } from './me
 export { Readiness, type DependencyCheck, type ReadinessReport } from './readiness.ts';
 export { ShutdownManager, type SignalSource } from './shutdown.ts';
 export { createServiceRuntime, type RuntimeConfig, type ServiceRuntime } from './runtime.ts';
+export { settlesWithin } from './settles-within.ts';
