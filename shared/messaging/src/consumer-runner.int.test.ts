@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Producer } from 'kafkajs';
 import { createMetricsRegistry } from '@hub/observability';
 import { createTestContext, pollUntil, type TestContext } from '@hub/testing';
 import { ConsumerRunner, type ConsumedMessage } from './consumer-runner.ts';
 import { deliveryRequestedSchema, makeEvent, type DeliveryRequested } from './events.ts';
-import { createProducer } from './kafka.ts';
+import { createProducer, type Producer } from './producer.ts';
 
 let ctx: TestContext;
 let producer: Producer;

@@ -1,4 +1,5 @@
-import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { Producer } from './producer.ts';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { Counter, Histogram, settlesWithin, type Registry } from '@hub/observability';

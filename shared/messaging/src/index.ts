@@ -1,4 +1,5 @@
-export { createKafka, createProducer, deleteTopicsWithPrefix, ensureTopics, pingKafka, type Admin, type Kafka, type Producer } from './kafka.ts';
+export { createKafka, deleteTopicsWithPrefix, ensureTopics, pingKafka, type Admin, type Kafka } from './kafka.ts';
+export { createProducer, Producer } from './producer.ts';
 export { createTopics, type Topics } from './topics.ts';
 export {
   alertFiredSchema,

@@ -1,7 +1,7 @@
-import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
 import type { Logger } from 'pino';
 
-export type { Kafka, Producer, Admin };
+export type { Kafka, Admin };
 
 // kafkajs warns on every idempotent producer whose retries are bounded. Ours are on purpose: an
 // unbounded send would hold the relay's claim transaction open for a whole Kafka outage. A
@@ -27,21 +27,6 @@ export function createKafka(options: { brokers: string[]; clientId: string; logg
         else if (level === logLevel.WARN && !EXPECTED_KAFKAJS_WARNINGS.has(message)) log.warn(fields, message);
         else log.debug(fields, message);
       },
-  });
-}
-
-/**
- * The one producer configuration the hub uses: idempotent (so a retried send never duplicates
- * a record), which implies acks=all, one request in flight per broker for strict ordering.
- */
-export function createProducer(kafka: Kafka): Producer {
-  return kafka.producer({
-    // Explicit (and the kafkajs 2 default): murmur2 on the key, like the Java client, so a
-    // recipient's messages land on the same partition whichever client wrote them.
-    createPartitioner: Partitioners.DefaultPartitioner,
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
   });
 }
 
