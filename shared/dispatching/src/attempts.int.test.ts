@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
 import { createTestContext, pollUntil, seedNotification, type TestContext } from '@hub/testing';
-import { claimAttempts, recordOutcomes } from './attempts.ts';
+import { claimAttempts, completeNotifications, recordOutcomes } from './attempts.ts';
 import { DeliveryStore } from './delivery-store.ts';
 
 let ctx: TestContext;
@@ -49,7 +50,7 @@ describe('batched attempt writes', () => {
     expect(Object.fromEntries(rows.map((r) => [r.id, r.status]))).toEqual({ [email]: 'DISPATCHING', [sms]: 'PENDING' });
   });
 
-  it('records successes and failures of one batch in one transaction and completes the notification once all are final', async () => {
+  it('records successes and failures of one batch in one transaction; the completion after the commit finds all final', async () => {
     const seeded = await seedNotification(ctx.database.db, ctx.topics, {
       deliveries: [
         { channel: 'EMAIL', address: 'b@example.com' },
@@ -71,6 +72,7 @@ describe('batched attempt writes', () => {
       ]),
     );
     expect(statuses).toEqual(['SUCCEEDED', 'EXHAUSTED', 'SUCCEEDED']);
+    await completeNotifications(ctx.database.db, [seeded.notificationId], now());
     const notification = await ctx.database.db.selectFrom('notifications').select('status').where('id', '=', seeded.notificationId).executeTakeFirstOrThrow();
     expect(notification.status).toBe('COMPLETED');
     // Recording again (a retried transaction) changes nothing: the attempts are no longer DISPATCHING.
@@ -84,30 +86,32 @@ describe('batched attempt writes', () => {
     expect(results.filter((r) => r.payload.attemptId === email.id)).toHaveLength(1);
   });
 
-  it('does not wait inside its transaction for a notification another one holds, and completes it after both commit', async () => {
+  it('records an outcome while another transaction holds its notification, and completes the notification once that one commits', async () => {
     const seeded = await seedNotification(ctx.database.db, ctx.topics, { deliveries: [{ channel: 'EMAIL', address: 'held@example.com' }] });
     const store = deliveryStore();
     const attempt = await store.claim({ attemptId: seeded.attemptIds[0]!, retryCount: 0 });
     expect(attempt).toBeDefined();
-    // Another channel's dispatcher in the middle of its outcome transaction: it holds the row.
+    // Another channel's dispatcher completing the same notification: it holds the row.
     const holder = await ctx.database.sql.reserve();
     try {
       await holder`begin`;
       await holder`select id from notifications where id = ${seeded.notificationId} for update`;
-      let recorded = false;
-      const recording = store.record(attempt!, { kind: 'succeeded', vendorMessageId: 'held-1' }).then((status) => {
-        recorded = true;
-        return status;
+      expect(await store.record(attempt!, { kind: 'succeeded', vendorMessageId: 'held-1' })).toBe('SUCCEEDED');
+      let completed = false;
+      const completing = store.completeIfDone(seeded.notificationId).then(() => {
+        completed = true;
       });
-      await pollUntil('the outcome committed while the notification is still held', async () => {
-        const row = await ctx.database.db.selectFrom('delivery_attempts').select('status').where('id', '=', attempt!.id).executeTakeFirstOrThrow();
-        return row.status === 'SUCCEEDED';
+      await pollUntil('the completion waiting for the held row', async () => {
+        const { rows } = await sql<{ n: number }>`
+          select count(*)::int as n from pg_stat_activity
+          where datname = current_database() and wait_event_type = 'Lock' and query like '%from "notifications"%'`.execute(ctx.database.db);
+        return rows[0]!.n > 0;
       });
       const held = await ctx.database.db.selectFrom('notifications').select('status').where('id', '=', seeded.notificationId).executeTakeFirstOrThrow();
       expect(held.status).toBe('FANNED_OUT');
-      expect(recorded).toBe(false);
+      expect(completed).toBe(false);
       await holder`commit`;
-      expect(await recording).toBe('SUCCEEDED');
+      await completing;
     } finally {
       await holder`rollback`.catch(() => {});
       holder.release();

@@ -35,12 +35,6 @@ export interface OutcomeContext {
   now: Date;
   backoff: BackoffScale;
   random?: () => number;
-  /**
-   * Given, recordOutcomes does not wait for a notification another transaction has locked (a
-   * dispatcher of another channel finishing an attempt of it): it adds the id here, and the
-   * caller completes those after its commit with completeNotifications().
-   */
-  contended?: Set<string>;
 }
 
 const claimedColumns = [
@@ -114,7 +108,10 @@ export async function claimAttempts(
 /**
  * recordOutcome for many dispatches in one transaction: successes (the common case) set-based,
  * failures one by one. Same conditions and events as recordOutcome; null where the attempt was
- * no longer ours.
+ * no longer ours. Successes leave their notifications to the caller, who completes them after
+ * the commit (completeNotifications): the four channels' dispatchers finish a notification's
+ * attempts at about the same moment, and locking it here would hold each outcome transaction
+ * open behind another's (ADR 0016). Failures, rare, complete theirs here like recordOutcome.
  */
 export async function recordOutcomes(
   tx: Tx,
@@ -150,12 +147,7 @@ export async function recordOutcomes(
         where e.attempt_id in (select id from updated))
       select id from updated`.execute(tx);
     const updated = new Set(rows.map((r) => r.id));
-    const done = successes.filter((s) => updated.has(s.attempt.id));
-    for (const s of done) results[s.index] = 'SUCCEEDED';
-    const skipped = await completeNotificationsIfDone(tx, [...new Set(done.map((s) => s.attempt.notification_id))], ctx.now, {
-      skipLocked: ctx.contended !== undefined,
-    });
-    for (const id of skipped) ctx.contended?.add(id);
+    for (const s of successes) if (updated.has(s.attempt.id)) results[s.index] = 'SUCCEEDED';
   }
   for (const [index, item] of items.entries()) {
     if (item.outcome.kind === 'failed') results[index] = await recordOutcome(tx, ctx, item.attempt, item.outcome);
@@ -197,7 +189,7 @@ export async function recordOutcome(
       .executeTakeFirst();
     if (!row) return null;
     await insertOutboxRows(tx, [vendorResult(ctx, attempt, 'SUCCEEDED', attempt.retry_count, outcome.vendorMessageId, null)]);
-    await completeNotificationIfDone(tx, attempt.notification_id, now);
+    await completeNotificationsIfDone(tx, [attempt.notification_id], now);
     return 'SUCCEEDED';
   }
 
@@ -256,7 +248,7 @@ export async function recordOutcome(
   if (attempt.channel === 'KAKAO_ALIMTALK' && attempt.fallback_of === null) {
     await createSmsFallback(tx, ctx, attempt);
   }
-  await completeNotificationIfDone(tx, attempt.notification_id, now);
+  await completeNotificationsIfDone(tx, [attempt.notification_id], now);
   return 'EXHAUSTED';
 }
 
@@ -340,59 +332,26 @@ async function createSmsFallback(tx: Tx, ctx: OutcomeContext, attempt: ClaimedAt
 }
 
 /**
- * FANNED_OUT (or SCHEDULED) → COMPLETED once every attempt is final. The notification row is
- * locked first, so two attempts finishing at once in different transactions cannot both see
- * the other as unfinished and leave the notification open forever.
+ * FANNED_OUT (or SCHEDULED) → COMPLETED for those of the notifications whose attempts are all
+ * final. Each open notification row is locked first (in id order: no deadlocks between
+ * batches), and the check runs after the lock in a statement of its own, so it sees every
+ * attempt whose transaction finished before the lock was granted: two attempts finishing at
+ * once cannot both see the other as unfinished and leave the notification open forever.
  */
-async function completeNotificationIfDone(tx: Tx, notificationId: string, now: Date): Promise<void> {
-  const notification = await tx
-    .selectFrom('notifications')
-    .select('status')
-    .where('id', '=', notificationId)
-    .forUpdate()
-    .executeTakeFirst();
-  if (!notification || (notification.status !== 'FANNED_OUT' && notification.status !== 'SCHEDULED')) return;
-  await tx
-    .updateTable('notifications')
-    .set({ status: 'COMPLETED', completed_at: now, updated_at: now })
-    .where('id', '=', notificationId)
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('delivery_attempts')
-            .select(sql.lit(1).as('one'))
-            .where('notification_id', '=', notificationId)
-            .where('status', 'not in', ['SUCCEEDED', 'EXHAUSTED', 'PERMANENTLY_FAILED']),
-        ),
-      ),
-    )
-    .execute();
-}
-
-/**
- * completeNotificationIfDone for many notifications, locking them in id order (no deadlocks
- * between batches). With `skipLocked`, a notification another transaction holds is not waited
- * for but returned, for the caller to complete after its own commit: waiting here would hold
- * this transaction (and the locks it took) open behind the other one, and the four channels'
- * dispatchers finish a notification's attempts at about the same time.
- */
-async function completeNotificationsIfDone(tx: Tx, notificationIds: string[], now: Date, options: { skipLocked?: boolean } = {}): Promise<string[]> {
-  if (notificationIds.length === 0) return [];
-  // Only open notifications are locked (a duplicate message's notification is usually
-  // COMPLETED already). With skipLocked, an id not returned was locked by another transaction,
-  // or, rarely, is no longer open: the caller's later check finds nothing to do for those.
-  let query = tx
-    .selectFrom('notifications')
-    .select('id')
-    .where('id', 'in', notificationIds)
-    .where('status', 'in', ['FANNED_OUT', 'SCHEDULED'])
-    .orderBy('id')
-    .forUpdate();
-  if (options.skipLocked) query = query.skipLocked();
-  const open = (await query.execute()).map((r) => r.id);
-  const locked = new Set(open);
-  const skipped = options.skipLocked ? notificationIds.filter((id) => !locked.has(id)) : [];
-  if (open.length === 0) return skipped;
+async function completeNotificationsIfDone(tx: Tx, notificationIds: string[], now: Date): Promise<void> {
+  if (notificationIds.length === 0) return;
+  // Only open notifications are locked (a duplicate message's notification is usually COMPLETED already).
+  const open = (
+    await tx
+      .selectFrom('notifications')
+      .select('id')
+      .where('id', 'in', notificationIds)
+      .where('status', 'in', ['FANNED_OUT', 'SCHEDULED'])
+      .orderBy('id')
+      .forUpdate()
+      .execute()
+  ).map((r) => r.id);
+  if (open.length === 0) return;
   await tx
     .updateTable('notifications')
     .set({ status: 'COMPLETED', completed_at: now, updated_at: now })
@@ -408,13 +367,13 @@ async function completeNotificationsIfDone(tx: Tx, notificationIds: string[], no
       ),
     )
     .execute();
-  return skipped;
 }
 
 /**
- * Completes the notifications whose attempts are all final, in a transaction of its own: after
- * recordOutcomes skipped them as contended, and when a duplicate message finds its attempt
- * already final (the process may have died between the outcome's commit and this step).
+ * Completes the notifications whose attempts are all final, in a transaction of its own, after
+ * the outcomes that finished them committed (ADR 0016): the dispatchers' successes, and a
+ * duplicate message that finds its attempt already final (the process may have died between
+ * the outcome's commit and this step).
  */
 export async function completeNotifications(db: Db, notificationIds: string[], now: Date): Promise<void> {
   if (notificationIds.length === 0) return;

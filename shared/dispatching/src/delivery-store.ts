@@ -19,20 +19,18 @@ export interface DeliveryStoreOptions {
 }
 
 /**
- * The dispatcher's two writes, micro-batched across concurrent deliveries: the claim
- * (PENDING → DISPATCHING) and the outcome transaction. Each caller still gets its own answer
- * and returns only after the transaction holding its outcome committed.
+ * The dispatcher's writes, micro-batched across concurrent deliveries: the claim (PENDING →
+ * DISPATCHING), the outcome transaction, and the completion of notifications whose last
+ * attempt succeeded. Each caller still gets its own answer and returns only after the
+ * transaction holding its write committed.
  */
 export class DeliveryStore {
   private readonly claims: MicroBatcher<{ attemptId: string; retryCount: number }, ClaimedAttempt | undefined>;
   private readonly outcomes: MicroBatcher<{ attempt: ClaimedAttempt; outcome: DispatchOutcome }, AttemptStatus | null>;
-  private readonly db: Db;
-  private readonly clock: () => Date;
+  private readonly completions: MicroBatcher<string, undefined>;
 
   constructor(options: DeliveryStoreOptions) {
     const { db, topics, clock, logger, leaseMs, backoff } = options;
-    this.db = db;
-    this.clock = clock;
     const maxSize = options.maxBatch ?? 200;
     const maxConcurrent = options.maxConcurrent ?? 4;
     this.claims = new MicroBatcher({
@@ -43,17 +41,16 @@ export class DeliveryStore {
     this.outcomes = new MicroBatcher({
       maxSize,
       maxConcurrent,
-      run: async (items) => {
-        const contended = new Set<string>();
-        const statuses = await retryInPlace(logger, () => {
-          contended.clear();
-          return db.transaction().execute((tx) => recordOutcomes(tx, { topics, now: clock(), backoff, contended }, items));
-        });
-        // After the commit, so this waits for the other channel's transaction with nothing of
-        // ours held. If it fails, the error reaches the consumer, which retries the message; its
-        // claim then finds the attempt final and completes the notification (completeIfDone).
-        if (contended.size > 0) await retryInPlace(logger, () => completeNotifications(db, [...contended], clock()));
-        return statuses;
+      run: (items) => retryInPlace(logger, () => db.transaction().execute((tx) => recordOutcomes(tx, { topics, now: clock(), backoff }, items))),
+    });
+    // Its own transactions, after the outcomes committed: one may wait for another channel's
+    // dispatcher holding the same notification, with no outcome of ours held open behind it.
+    this.completions = new MicroBatcher({
+      maxSize: 500,
+      maxConcurrent: 2,
+      run: async (ids) => {
+        await retryInPlace(logger, () => completeNotifications(db, [...new Set(ids)], clock()));
+        return ids.map(() => undefined);
       },
     });
   }
@@ -63,14 +60,17 @@ export class DeliveryStore {
     return this.claims.submit(message);
   }
 
-  /** Completes the notification if all its attempts are final (for a message whose attempt already is). */
-  completeIfDone(notificationId: string): Promise<void> {
-    return completeNotifications(this.db, [notificationId], this.clock());
-  }
-
-  /** The attempt's new status, or null if the relay recovered it first (lease expired). */
+  /** The attempt's new status once committed, or null if the relay recovered it first (lease expired). */
   record(attempt: ClaimedAttempt, outcome: DispatchOutcome): Promise<AttemptStatus | null> {
     return this.outcomes.submit({ attempt, outcome });
+  }
+
+  /**
+   * Completes the notification if all its attempts are final: after a success was recorded, and
+   * for a message whose attempt already is final (the process died between the two steps).
+   */
+  completeIfDone(notificationId: string): Promise<undefined> {
+    return this.completions.submit(notificationId);
   }
 }
 

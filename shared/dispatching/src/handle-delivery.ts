@@ -16,8 +16,9 @@ export interface DeliveryDeps {
 
 /**
  * One `delivery.requested` message: claim the attempt (a duplicate or stale message claims
- * nothing and is done), call the vendor, then record the outcome and its events in one
- * transaction. The consumer commits the offset only after this resolves.
+ * nothing and is done), call the vendor, record the outcome and its events in one transaction,
+ * then complete the notification if that was its last open attempt. The consumer commits the
+ * offset only after this resolves.
  */
 export async function handleDelivery(deps: DeliveryDeps, message: DeliveryRequested): Promise<void> {
   const attempt = await deps.store.claim({ attemptId: message.attemptId, retryCount: message.retryCount });
@@ -61,6 +62,10 @@ export async function handleDelivery(deps: DeliveryDeps, message: DeliveryReques
   if (status === null) log.warn(fields, 'attempt was recovered by the relay before its outcome was recorded');
   else if (status === 'SUCCEEDED') log.debug(fields, 'delivery dispatched');
   else log.info(fields, 'delivery failed');
+  // Last, before the offset may be committed: a crash before this step redelivers the message,
+  // whose claim then finds the attempt final and completes the notification (above). A failure
+  // completed its notification in the outcome transaction already.
+  if (status === 'SUCCEEDED') await deps.store.completeIfDone(attempt.notification_id);
 }
 
 export interface DispatchMetrics {
