@@ -14,7 +14,8 @@ export const relayConfigSchema = z.object({
   // without ever claiming the same row.
   RELAY_PUBLISHERS: positiveInt(2),
   // Fallback poll when no NOTIFY arrives (a notification lost on reconnect, a deferred row
-  // becoming due): the worst-case publish delay.
+  // becoming due): the worst-case publish delay. Only delivery rows send NOTIFY (migration
+  // 0006); other events go with the next round, at most this long when no deliveries flow.
   RELAY_POLL_INTERVAL_MS: positiveInt(1_000),
   // How often due retries are re-driven and expired dispatch leases recovered.
   RELAY_MAINTENANCE_INTERVAL_MS: positiveInt(500),

@@ -48,9 +48,9 @@ export class OutboxRelay {
   private running = false;
   private loops: Promise<void>[] = [];
   private listener: { unlisten: () => Promise<void> } | undefined;
-  /** Set by NOTIFY; a publisher that finds it set goes round again instead of sleeping. */
+  /** Set by a NOTIFY no sleeping publisher took; a publisher that finds it set goes round again. */
   private notified = false;
-  /** Sleeping loops: every one wakes on stop(); publishers also on NOTIFY. */
+  /** Sleeping loops: every one wakes on stop(); one publisher per NOTIFY (or full batch). */
   private readonly sleepers = new Set<() => void>();
   private readonly notifySleepers = new Set<() => void>();
 
@@ -121,9 +121,15 @@ export class OutboxRelay {
     return deleted;
   }
 
+  /**
+   * One publisher per NOTIFY: one claim takes every due row, and waking them all sent the others
+   * round an empty claim transaction for each commit that wrote a delivery. A publisher that is
+   * busy goes round again instead when none sleeps.
+   */
   private wake(): void {
-    this.notified = true;
-    for (const wake of this.notifySleepers) wake();
+    const sleeper = this.notifySleepers.values().next().value;
+    if (sleeper) sleeper();
+    else this.notified = true;
   }
 
   private async publishLoop(): Promise<void> {
@@ -133,12 +139,17 @@ export class OutboxRelay {
       try {
         const published = await this.publishOnce();
         failures = 0;
-        // A full batch means more is probably waiting: go again at once.
-        if (published === this.options.batchSize) continue;
+        // A full batch means more is probably waiting: go again at once, and bring another
+        // publisher in to drain the backlog alongside.
+        if (published === this.options.batchSize) {
+          this.notifySleepers.values().next().value?.();
+          continue;
+        }
       } catch (err) {
         failures++;
         this.log.error({ err, failures }, 'outbox publish failed; rows stay for the next round');
-        await this.sleep(Math.min(100 * 2 ** failures, 5_000));
+        // Not cut short by NOTIFY: a failing Kafka would otherwise be retried on every commit.
+        await this.sleep(Math.min(100 * 2 ** failures, 5_000), false);
         continue;
       }
       if (!this.notified) await this.sleep(this.options.pollIntervalMs);

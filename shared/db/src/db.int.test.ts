@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestContext, type TestContext } from '@hub/testing';
+import { createTestContext, pollUntil, type TestContext } from '@hub/testing';
 import { newId } from '@hub/domain';
 import { insertOutboxRows } from './outbox.ts';
 
@@ -43,6 +43,26 @@ describe('a test database cloned from the migrated template', () => {
     const notification = await ctx.database.db.selectFrom('notifications').select(['payload', 'created_at']).executeTakeFirstOrThrow();
     expect(notification.payload).toEqual({ a: '1' });
     expect(notification.created_at).toBeInstanceOf(Date);
+  });
+
+  it('wakes the relay (NOTIFY outbox) for delivery rows only', async () => {
+    const payloads: string[] = [];
+    const listener = await ctx.database.sql.listen('outbox', (payload) => payloads.push(payload));
+    try {
+      const write = (topic: string) => ctx.database.db.transaction().execute((tx) => insertOutboxRows(tx, [{ topic, key: 'user-1', payload: {} }]));
+      await write(`${ctx.namespace}.notify.vendor.result`);
+      await write(`${ctx.namespace}.alert.fired`);
+      // Notifications arrive in commit order: once the marker is here, the two rows' would be too.
+      await sql`select pg_notify('outbox', 'marker')`.execute(ctx.database.db);
+      await pollUntil('the marker', () => payloads.includes('marker'));
+      expect(payloads).toEqual(['marker']);
+      await write(`${ctx.namespace}.notification.delivery.sms.priority`);
+      await write('notification.delivery.email');
+      await pollUntil('both delivery rows announced', () => payloads.length === 3);
+      expect(payloads).toEqual(['marker', '', '']);
+    } finally {
+      await listener.unlisten();
+    }
   });
 
   it('rejects an attempt status outside the state machine', async () => {
