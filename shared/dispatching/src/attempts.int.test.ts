@@ -104,7 +104,7 @@ describe('batched attempt writes', () => {
       await pollUntil('the completion waiting for the held row', async () => {
         const { rows } = await sql<{ n: number }>`
           select count(*)::int as n from pg_stat_activity
-          where datname = current_database() and wait_event_type = 'Lock' and query like '%from "notifications"%'`.execute(ctx.database.db);
+          where datname = current_database() and wait_event_type = 'Lock'`.execute(ctx.database.db);
         return rows[0]!.n > 0;
       });
       const held = await ctx.database.db.selectFrom('notifications').select('status').where('id', '=', seeded.notificationId).executeTakeFirstOrThrow();

@@ -119,40 +119,57 @@ export async function recordOutcomes(
   items: { attempt: ClaimedAttempt; outcome: DispatchOutcome }[],
 ): Promise<(AttemptStatus | null)[]> {
   const results = new Array<AttemptStatus | null>(items.length).fill(null);
-  const successes = items
-    .map((item, index) => ({ ...item, index }))
-    .filter((item): item is typeof item & { outcome: { kind: 'succeeded'; vendorMessageId: string } } => item.outcome.kind === 'succeeded');
-  if (successes.length > 0) {
-    // The update and its vendor-result events in one statement (one round trip, no per-row
-    // query building): an event is written only for an attempt the update actually changed.
-    const events = successes.map((s) => ({
-      id: newId(),
-      payload: JSON.stringify(vendorResult(ctx, s.attempt, 'SUCCEEDED', s.attempt.retry_count, s.outcome.vendorMessageId, null).payload),
-    }));
-    const { rows } = await sql<{ id: string }>`
-      with updated as (
-        update delivery_attempts a
-        set status = 'SUCCEEDED', vendor_message_id = v.vendor_message_id, failure_reason = null,
-            lease_expires_at = null, next_attempt_at = null, completed_at = ${ctx.now}, updated_at = ${ctx.now}
-        from unnest(${successes.map((s) => s.attempt.id)}::uuid[], ${successes.map((s) => s.attempt.retry_count)}::int[],
-                    ${successes.map((s) => s.outcome.vendorMessageId)}::text[]) as v(id, retry_count, vendor_message_id)
-        where a.id = v.id and a.status = 'DISPATCHING' and a.retry_count = v.retry_count
-        returning a.id),
-      announced as (
-        insert into outbox (id, topic, message_key, payload)
-        select e.id, ${ctx.topics.vendorResult}, e.message_key, e.payload::jsonb
-        from unnest(${events.map((e) => e.id)}::uuid[], ${successes.map((s) => s.attempt.id)}::uuid[],
-                    ${successes.map((s) => s.attempt.notification_id)}::text[], ${events.map((e) => e.payload)}::text[])
-             as e(id, attempt_id, message_key, payload)
-        where e.attempt_id in (select id from updated))
-      select id from updated`.execute(tx);
-    const updated = new Set(rows.map((r) => r.id));
-    for (const s of successes) if (updated.has(s.attempt.id)) results[s.index] = 'SUCCEEDED';
+  const successes: SucceededDispatch[] = [];
+  const indexes: number[] = [];
+  for (const [index, item] of items.entries()) {
+    if (item.outcome.kind === 'succeeded') {
+      successes.push({ attempt: item.attempt, vendorMessageId: item.outcome.vendorMessageId });
+      indexes.push(index);
+    }
   }
+  (await recordSuccesses(tx, ctx, successes)).forEach((status, i) => (results[indexes[i]!] = status));
   for (const [index, item] of items.entries()) {
     if (item.outcome.kind === 'failed') results[index] = await recordOutcome(tx, ctx, item.attempt, item.outcome);
   }
   return results;
+}
+
+export interface SucceededDispatch {
+  attempt: ClaimedAttempt;
+  vendorMessageId: string;
+}
+
+/**
+ * DISPATCHING → SUCCEEDED for many attempts with their vendor-result events, in one statement:
+ * atomic on its own, so a batch of successes needs no transaction around it (no BEGIN and
+ * COMMIT round trips). An event is written only for an attempt the update changed; the status
+ * is null where the attempt was no longer ours.
+ */
+export async function recordSuccesses(db: Db, ctx: OutcomeContext, successes: SucceededDispatch[]): Promise<('SUCCEEDED' | null)[]> {
+  if (successes.length === 0) return [];
+  const events = successes.map((s) => ({
+    id: newId(),
+    payload: JSON.stringify(vendorResult(ctx, s.attempt, 'SUCCEEDED', s.attempt.retry_count, s.vendorMessageId, null).payload),
+  }));
+  const { rows } = await sql<{ id: string }>`
+    with updated as (
+      update delivery_attempts a
+      set status = 'SUCCEEDED', vendor_message_id = v.vendor_message_id, failure_reason = null,
+          lease_expires_at = null, next_attempt_at = null, completed_at = ${ctx.now}, updated_at = ${ctx.now}
+      from unnest(${successes.map((s) => s.attempt.id)}::uuid[], ${successes.map((s) => s.attempt.retry_count)}::int[],
+                  ${successes.map((s) => s.vendorMessageId)}::text[]) as v(id, retry_count, vendor_message_id)
+      where a.id = v.id and a.status = 'DISPATCHING' and a.retry_count = v.retry_count
+      returning a.id),
+    announced as (
+      insert into outbox (id, topic, message_key, payload)
+      select e.id, ${ctx.topics.vendorResult}, e.message_key, e.payload::jsonb
+      from unnest(${events.map((e) => e.id)}::uuid[], ${successes.map((s) => s.attempt.id)}::uuid[],
+                  ${successes.map((s) => s.attempt.notification_id)}::text[], ${events.map((e) => e.payload)}::text[])
+           as e(id, attempt_id, message_key, payload)
+      where e.attempt_id in (select id from updated))
+    select id from updated`.execute(db);
+  const updated = new Set(rows.map((r) => r.id));
+  return successes.map((s) => (updated.has(s.attempt.id) ? 'SUCCEEDED' : null));
 }
 
 /**
@@ -189,7 +206,7 @@ export async function recordOutcome(
       .executeTakeFirst();
     if (!row) return null;
     await insertOutboxRows(tx, [vendorResult(ctx, attempt, 'SUCCEEDED', attempt.retry_count, outcome.vendorMessageId, null)]);
-    await completeNotificationsIfDone(tx, [attempt.notification_id], now);
+    await completeNotifications(tx, [attempt.notification_id], now);
     return 'SUCCEEDED';
   }
 
@@ -248,7 +265,7 @@ export async function recordOutcome(
   if (attempt.channel === 'KAKAO_ALIMTALK' && attempt.fallback_of === null) {
     await createSmsFallback(tx, ctx, attempt);
   }
-  await completeNotificationsIfDone(tx, [attempt.notification_id], now);
+  await completeNotifications(tx, [attempt.notification_id], now);
   return 'EXHAUSTED';
 }
 
@@ -333,51 +350,16 @@ async function createSmsFallback(tx: Tx, ctx: OutcomeContext, attempt: ClaimedAt
 
 /**
  * FANNED_OUT (or SCHEDULED) → COMPLETED for those of the notifications whose attempts are all
- * final. Each open notification row is locked first (in id order: no deadlocks between
- * batches), and the check runs after the lock in a statement of its own, so it sees every
- * attempt whose transaction finished before the lock was granted: two attempts finishing at
- * once cannot both see the other as unfinished and leave the notification open forever.
- */
-async function completeNotificationsIfDone(tx: Tx, notificationIds: string[], now: Date): Promise<void> {
-  if (notificationIds.length === 0) return;
-  // Only open notifications are locked (a duplicate message's notification is usually COMPLETED already).
-  const open = (
-    await tx
-      .selectFrom('notifications')
-      .select('id')
-      .where('id', 'in', notificationIds)
-      .where('status', 'in', ['FANNED_OUT', 'SCHEDULED'])
-      .orderBy('id')
-      .forUpdate()
-      .execute()
-  ).map((r) => r.id);
-  if (open.length === 0) return;
-  await tx
-    .updateTable('notifications')
-    .set({ status: 'COMPLETED', completed_at: now, updated_at: now })
-    .where('id', 'in', open)
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('delivery_attempts')
-            .select(sql.lit(1).as('one'))
-            .whereRef('delivery_attempts.notification_id', '=', 'notifications.id')
-            .where('delivery_attempts.status', 'not in', ['SUCCEEDED', 'EXHAUSTED', 'PERMANENTLY_FAILED']),
-        ),
-      ),
-    )
-    .execute();
-}
-
-/**
- * Completes the notifications whose attempts are all final, in a transaction of its own, after
- * the outcomes that finished them committed (ADR 0016): the dispatchers' successes, and a
- * duplicate message that finds its attempt already final (the process may have died between
- * the outcome's commit and this step).
+ * final: the SQL function complete_notifications (migration 0007) locks the open ones, then
+ * checks their attempts in a query of its own, so two attempts finishing at once cannot both
+ * see the other as unfinished and leave the notification open forever. In the caller's
+ * transaction (`tx`), or, with `db`, as one statement after the outcomes committed (ADR 0016):
+ * the dispatchers' successes, and a duplicate message that finds its attempt already final
+ * (the process may have died between the outcome's commit and this step).
  */
 export async function completeNotifications(db: Db, notificationIds: string[], now: Date): Promise<void> {
   if (notificationIds.length === 0) return;
-  await db.transaction().execute((tx) => completeNotificationsIfDone(tx, notificationIds, now));
+  await sql`select complete_notifications(${notificationIds}::uuid[], ${now})`.execute(db);
 }
 
 /** Attempts stuck in DISPATCHING past their lease (their worker died), locked for recovery. */

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { AttemptStatus, BackoffScale } from '@hub/domain';
 import type { Db } from '@hub/db';
 import type { Topics } from '@hub/messaging';
-import { claimAttempts, completeNotifications, recordOutcomes, type ClaimedAttempt, type DispatchOutcome } from './attempts.ts';
+import { claimAttempts, completeNotifications, recordOutcomes, recordSuccesses, type ClaimedAttempt, type DispatchOutcome } from './attempts.ts';
 import { MicroBatcher } from './micro-batcher.ts';
 
 export interface DeliveryStoreOptions {
@@ -41,7 +41,14 @@ export class DeliveryStore {
     this.outcomes = new MicroBatcher({
       maxSize,
       maxConcurrent,
-      run: (items) => retryInPlace(logger, () => db.transaction().execute((tx) => recordOutcomes(tx, { topics, now: clock(), backoff }, items))),
+      run: (items) =>
+        retryInPlace(logger, () => {
+          const ctx = { topics, now: clock(), backoff };
+          const successes = items.flatMap(({ attempt, outcome }) => (outcome.kind === 'succeeded' ? [{ attempt, vendorMessageId: outcome.vendorMessageId }] : []));
+          // All successes (the common case): one statement, atomic without a transaction.
+          if (successes.length === items.length) return recordSuccesses(db, ctx, successes);
+          return db.transaction().execute((tx) => recordOutcomes(tx, ctx, items));
+        }),
     });
     // Its own transactions, after the outcomes committed: one may wait for another channel's
     // dispatcher holding the same notification, with no outcome of ours held open behind it.
