@@ -1,6 +1,7 @@
 import type { Channel, Kind } from '@hub/domain';
 import { PRIORITY_KINDS } from '@hub/domain';
-import { insertOutboxRows, newId, type Db, type RecipientChannel } from '@hub/db';
+import { sql } from 'kysely';
+import { newId, type Db, type RecipientChannel } from '@hub/db';
 import { deliveryRequestMessage, type Topics } from '@hub/messaging';
 
 export interface SeedDelivery {
@@ -43,7 +44,9 @@ export async function seedNotification(
 
 /**
  * Many notifications in one transaction (a backlog for lane and benchmark tests). Recipients
- * are upserted unless `recipients: 'existing'` says they were written already.
+ * are upserted unless `recipients: 'existing'` says they were written already; then the whole
+ * write is one statement (notifications, attempts and outbox rows in one CTE, atomic on its
+ * own), so bench:delivery's load costs the system it measures one round trip per batch.
  */
 export async function seedNotifications(
   db: Db,
@@ -51,80 +54,85 @@ export async function seedNotifications(
   inputs: SeedNotificationInput[],
   options: { recipients?: 'upsert' | 'existing' } = {},
 ): Promise<SeededNotification[]> {
-  return db.transaction().execute(async (tx) => {
-    const seeded: SeededNotification[] = [];
-    const recipients = new Map<string, RecipientChannel[]>();
-    const notifications = [];
-    const attempts = [];
-    const outbox = [];
-    const now = new Date();
-    for (const input of inputs) {
-      const recipientId = input.recipientId ?? `user-${newId()}`;
-      const kind = input.kind ?? 'SECURITY';
-      const priority = PRIORITY_KINDS.has(kind);
-      recipients.set(
-        recipientId,
-        input.recipientChannels ??
-          input.deliveries
-            .filter((d): d is SeedDelivery & { channel: RecipientChannel['type'] } => d.channel !== 'PUSH')
-            .map((d) => ({ type: d.channel, address: d.address })),
+  const seeded: SeededNotification[] = [];
+  const recipients = new Map<string, RecipientChannel[]>();
+  const notifications = { id: [] as string[], recipientId: [] as string[], kind: [] as string[] };
+  const attempts = { id: [] as string[], notificationId: [] as string[], channel: [] as string[], address: [] as string[], deviceTokenId: [] as (string | null)[], priority: [] as boolean[] };
+  const outbox = { id: [] as string[], topic: [] as string[], key: [] as (string | null)[], payload: [] as string[], availableAt: [] as (string | null)[] };
+  const now = new Date();
+  for (const input of inputs) {
+    const recipientId = input.recipientId ?? `user-${newId()}`;
+    const kind = input.kind ?? 'SECURITY';
+    const priority = PRIORITY_KINDS.has(kind);
+    recipients.set(
+      recipientId,
+      input.recipientChannels ??
+        input.deliveries
+          .filter((d): d is SeedDelivery & { channel: RecipientChannel['type'] } => d.channel !== 'PUSH')
+          .map((d) => ({ type: d.channel, address: d.address })),
+    );
+    const notificationId = newId();
+    notifications.id.push(notificationId);
+    notifications.recipientId.push(recipientId);
+    notifications.kind.push(kind);
+    const attemptIds: string[] = [];
+    for (const delivery of input.deliveries) {
+      const attemptId = newId();
+      attemptIds.push(attemptId);
+      attempts.id.push(attemptId);
+      attempts.notificationId.push(notificationId);
+      attempts.channel.push(delivery.channel);
+      attempts.address.push(delivery.address);
+      attempts.deviceTokenId.push(delivery.deviceTokenId ?? null);
+      attempts.priority.push(priority);
+      const message = deliveryRequestMessage(
+        topics,
+        { attemptId, notificationId, recipientId, channel: delivery.channel, priority, retryCount: 0 },
+        now,
+        input.availableAt,
       );
-      const notificationId = newId();
-      notifications.push({
-        id: notificationId,
-        recipient_id: recipientId,
-        kind,
-        title: 'Sign-in from a new device',
-        body: 'Was this you?',
-        payload: {},
-        status: 'FANNED_OUT' as const,
-        idempotency_key: `seed-${notificationId}`,
-      });
-      const attemptIds: string[] = [];
-      for (const delivery of input.deliveries) {
-        const attemptId = newId();
-        attemptIds.push(attemptId);
-        attempts.push({
-          id: attemptId,
-          notification_id: notificationId,
-          channel: delivery.channel,
-          address: delivery.address,
-          device_token_id: delivery.deviceTokenId ?? null,
-          status: 'PENDING' as const,
-          priority,
-          rendered_title: 'Sign-in from a new device',
-          rendered_body: 'Was this you?',
-        });
-        outbox.push(
-          deliveryRequestMessage(
-            topics,
-            { attemptId, notificationId, recipientId, channel: delivery.channel, priority, retryCount: 0 },
-            now,
-            input.availableAt,
-          ),
-        );
-      }
-      seeded.push({ notificationId, recipientId, attemptIds });
+      outbox.id.push(newId());
+      outbox.topic.push(message.topic);
+      outbox.key.push(message.key);
+      outbox.payload.push(JSON.stringify(message.payload));
+      outbox.availableAt.push(message.availableAt?.toISOString() ?? null);
     }
-    for (const [id, channels] of options.recipients === 'existing' ? [] : recipients) {
+    seeded.push({ notificationId, recipientId, attemptIds });
+  }
+  const write = (executor: Db) => sql`
+    with n as (
+      insert into notifications (id, recipient_id, kind, title, body, payload, status, idempotency_key)
+      select id, recipient_id, kind, ${TITLE}, ${BODY}, '{}'::jsonb, 'FANNED_OUT', 'seed-' || id
+      from unnest(${notifications.id}::uuid[], ${notifications.recipientId}::text[], ${notifications.kind}::text[]) as t(id, recipient_id, kind)),
+    a as (
+      insert into delivery_attempts (id, notification_id, channel, address, device_token_id, status, priority, rendered_title, rendered_body)
+      select id, notification_id, channel, address, device_token_id, 'PENDING', priority, ${TITLE}, ${BODY}
+      from unnest(${attempts.id}::uuid[], ${attempts.notificationId}::uuid[], ${attempts.channel}::text[], ${attempts.address}::text[],
+                  ${attempts.deviceTokenId}::uuid[], ${attempts.priority.map(String)}::text[]::boolean[])
+           as t(id, notification_id, channel, address, device_token_id, priority))
+    insert into outbox (id, topic, message_key, payload, headers, available_at)
+    select id, topic, message_key, payload::jsonb, '{}'::jsonb, coalesce(available_at, now())
+    from unnest(${outbox.id}::uuid[], ${outbox.topic}::text[], ${outbox.key}::text[], ${outbox.payload}::text[], ${outbox.availableAt}::timestamptz[])
+         as t(id, topic, message_key, payload, available_at)`.execute(executor);
+  if (options.recipients === 'existing') {
+    await write(db);
+    return seeded;
+  }
+  await db.transaction().execute(async (tx) => {
+    for (const [id, channels] of recipients) {
       await tx
         .insertInto('recipients')
         .values({ id, channels })
         .onConflict((oc) => oc.column('id').doUpdateSet({ channels }))
         .execute();
     }
-    for (let i = 0; i < notifications.length; i += 1_000) {
-      await tx.insertInto('notifications').values(notifications.slice(i, i + 1_000)).execute();
-    }
-    for (let i = 0; i < attempts.length; i += 1_000) {
-      await tx.insertInto('delivery_attempts').values(attempts.slice(i, i + 1_000)).execute();
-    }
-    for (let i = 0; i < outbox.length; i += 1_000) {
-      await insertOutboxRows(tx, outbox.slice(i, i + 1_000));
-    }
-    return seeded;
+    await write(tx);
   });
+  return seeded;
 }
+
+const TITLE = 'Sign-in from a new device';
+const BODY = 'Was this you?';
 
 /** Registers an active device token for a recipient (what POST /devices writes). */
 export async function seedDevice(db: Db, recipientId: string, token: string): Promise<string> {
