@@ -29,7 +29,7 @@ export interface ConsumerRunnerOptions<T> {
   registry: Registry;
   /** Delay before handling a failed message again (infrastructure errors are retried in place). */
   retryDelayMs?: (failures: number) => number;
-  /** How long finished offsets wait to be committed together (default 100 ms). */
+  /** How long finished offsets wait to be committed together (default 1 s). */
   commitIntervalMs?: number;
 }
 
@@ -178,7 +178,7 @@ export class ConsumerRunner<T> {
     this.commitTimer = setTimeout(() => {
       this.commitTimer = undefined;
       this.flushCommits().catch(() => {});
-    }, this.options.commitIntervalMs ?? 100);
+    }, this.options.commitIntervalMs ?? 1_000);
   }
 
   /** Commits every partition whose finished prefix moved; waits for a commit already in flight first. */
