@@ -15,6 +15,7 @@ export default defineConfig({
           name: 'int',
           include: ['shared/*/src/**/*.int.test.ts', 'services/*/src/**/*.int.test.ts', 'services/*/test/**/*.int.test.ts'],
           globalSetup: ['shared/testing/src/global-setup.ts'],
+          setupFiles: ['shared/testing/src/setup-int.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
           // Two cores: more parallel files only queue on the CPU and the broker.

@@ -17,8 +17,16 @@ if [ -z "${DATABASE_URL:-}${REDIS_URL:-}${KAFKA_BROKERS:-}" ] && ! hub_docker_en
 fi
 
 mkdir -p .cache
+rm -f .cache/int-failures.log
 status=0
 npx turbo run typecheck test:unit test:int --log-order=grouped || status=$?
+
+# What failed integration tests logged (shared/testing/src/setup-int.ts), last, where a CI
+# summary that keeps only the end of the output still shows it.
+if [ -s .cache/int-failures.log ]; then
+  echo "[test] logs of the failed integration tests (.cache/int-failures.log, last 200 lines):"
+  tail -n 200 .cache/int-failures.log | cut -c1-400
+fi
 
 # One plain closing line summing both vitest projects.
 node -e '

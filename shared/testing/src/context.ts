@@ -5,6 +5,7 @@ import { inject } from 'vitest';
 import { createDb, type DbHandle } from '@hub/db';
 import { createKafka, createTopics, deleteTopicsWithPrefix, ensureTopics, type Kafka, type Topics } from '@hub/messaging';
 import { cloneDatabase } from './databases.ts';
+import { addFailureOutput, memoryLogDestination } from './failure-output.ts';
 import { fileNamespace } from './namespaces.ts';
 
 /** One test file's private slice of the real infrastructure. */
@@ -38,7 +39,11 @@ export async function createTestContext(options: { createTopics?: boolean } = {}
   const database = createDb({ url: databaseUrl, max: 5, applicationName: 'test' });
   const redisPrefix = `test:${id}:`;
   const redis = new Redis(infra.redisUrl, { keyPrefix: redisPrefix, lazyConnect: false, maxRetriesPerRequest: 2, enableAutoPipelining: true });
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  // TEST_LOG_LEVEL prints everything from that level; by default warn and worse are kept in
+  // memory and printed only if a test of this file fails (setup-int.ts).
+  const memory = memoryLogDestination();
+  const logger = process.env.TEST_LOG_LEVEL ? pino({ level: process.env.TEST_LOG_LEVEL }) : pino({ level: 'warn' }, memory);
+  addFailureOutput(`test context ${id} log`, memory.text);
   const namespace = fileNamespace(infra.runId, id);
   const topics = createTopics(namespace);
   const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: `test-${id}`, logger });

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { addFailureOutput } from './failure-output.ts';
 import { pollUntil } from './poll.ts';
 import { freePort } from './ports.ts';
 
@@ -27,6 +28,7 @@ export function spawnService(service: string, env: Record<string, string>): Serv
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  addFailureOutput(`${service} process ${child.pid ?? '?'} output`, () => output);
   const exited = new Promise<number | string>((resolve) => {
     child.on('exit', (code, signal) => resolve(code ?? signal ?? -1));
   });
