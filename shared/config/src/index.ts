@@ -62,6 +62,8 @@ export const commonEnv = {
   DATABASE_URL: urlWithScheme(['postgres', 'postgresql']),
   // Pool size per process; keep (replicas × pool) under the server's max_connections.
   DATABASE_POOL_MAX: positiveInt(10),
+  // Lowest level written. info logs every failed or retried delivery; debug adds a line per
+  // success ("delivery dispatched", after its outcome committed: bench:delivery times it).
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // JSON lines for log shippers; `pretty` only for a terminal.
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
