@@ -1,4 +1,6 @@
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import net from 'node:net';
+import tls from 'node:tls';
+import { Kafka, logLevel, type Admin, type ISocketFactory } from 'kafkajs';
 import type { Logger } from 'pino';
 
 export type { Kafka, Admin };
@@ -9,6 +11,21 @@ export type { Kafka, Admin };
 // claim conditionally, so a duplicate does nothing (ADR 0003). Not worth a WARN on every start.
 const EXPECTED_KAFKAJS_WARNINGS = new Set(['Limiting retries for the idempotent producer may invalidate EoS guarantees']);
 
+/**
+ * kafkajs's own socket factory plus TCP_NODELAY, which the Java client sets and kafkajs does
+ * not. With Nagle on, a request written while an earlier one is unacknowledged on the same
+ * connection (an offset commit or heartbeat behind a pending fetch) waits for the broker's
+ * delayed ACK.
+ */
+const noDelaySocket: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+  const socket = ssl
+    ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...ssl }, onConnect)
+    : net.connect({ host, port }, onConnect);
+  socket.setKeepAlive(true, 60_000);
+  socket.setNoDelay(true);
+  return socket;
+};
+
 /** A kafkajs client whose own log lines go through the service's pino logger. */
 export function createKafka(options: { brokers: string[]; clientId: string; logger: Logger }): Kafka {
   const log = options.logger.child({ component: 'kafkajs' });
@@ -18,6 +35,7 @@ export function createKafka(options: { brokers: string[]; clientId: string; logg
     connectionTimeout: 3_000,
     requestTimeout: 30_000,
     retry: { initialRetryTime: 200, retries: 8 },
+    socketFactory: noDelaySocket,
     logLevel: logLevel.WARN,
     logCreator:
       () =>
