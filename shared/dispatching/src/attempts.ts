@@ -147,10 +147,10 @@ export interface SucceededDispatch {
  */
 export async function recordSuccesses(db: Db, ctx: OutcomeContext, successes: SucceededDispatch[]): Promise<('SUCCEEDED' | null)[]> {
   if (successes.length === 0) return [];
-  const events = successes.map((s) => ({
-    id: newId(),
-    payload: JSON.stringify(vendorResult(ctx, s.attempt, 'SUCCEEDED', s.attempt.retry_count, s.vendorMessageId, null).payload),
-  }));
+  const events = successes.map((s) => {
+    const message = vendorResult(ctx, s.attempt, 'SUCCEEDED', s.attempt.retry_count, s.vendorMessageId, null);
+    return { id: newId(), key: message.key, payload: JSON.stringify(message.payload) };
+  });
   const { rows } = await sql<{ id: string }>`
     with updated as (
       update delivery_attempts a
@@ -164,7 +164,7 @@ export async function recordSuccesses(db: Db, ctx: OutcomeContext, successes: Su
       insert into outbox (id, topic, message_key, payload)
       select e.id, ${ctx.topics.vendorResult}, e.message_key, e.payload::jsonb
       from unnest(${events.map((e) => e.id)}::uuid[], ${successes.map((s) => s.attempt.id)}::uuid[],
-                  ${successes.map((s) => s.attempt.notification_id)}::text[], ${events.map((e) => e.payload)}::text[])
+                  ${events.map((e) => e.key)}::text[], ${events.map((e) => e.payload)}::text[])
            as e(id, attempt_id, message_key, payload)
       where e.attempt_id in (select id from updated))
     select id from updated`.execute(db);
@@ -186,29 +186,17 @@ export async function recordOutcome(
   outcome: DispatchOutcome,
 ): Promise<AttemptStatus | null> {
   const { now } = ctx;
+  if (outcome.kind === 'succeeded') {
+    const [status] = await recordSuccesses(tx, ctx, [{ attempt, vendorMessageId: outcome.vendorMessageId }]);
+    if (!status) return null;
+    await completeNotifications(tx, [attempt.notification_id], now);
+    return status;
+  }
   const base = tx
     .updateTable('delivery_attempts')
     .where('id', '=', attempt.id)
     .where('status', '=', 'DISPATCHING')
     .where('retry_count', '=', attempt.retry_count);
-  if (outcome.kind === 'succeeded') {
-    const row = await base
-      .set({
-        status: 'SUCCEEDED',
-        vendor_message_id: outcome.vendorMessageId,
-        failure_reason: null,
-        lease_expires_at: null,
-        next_attempt_at: null,
-        completed_at: now,
-        updated_at: now,
-      })
-      .returning('id')
-      .executeTakeFirst();
-    if (!row) return null;
-    await insertOutboxRows(tx, [vendorResult(ctx, attempt, 'SUCCEEDED', attempt.retry_count, outcome.vendorMessageId, null)]);
-    await completeNotifications(tx, [attempt.notification_id], now);
-    return 'SUCCEEDED';
-  }
 
   const failures = attempt.retry_count + 1;
   const reason = failureReason(outcome.errorClass, outcome.detail);
