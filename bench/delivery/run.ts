@@ -20,8 +20,6 @@
 //   BENCH_CPU_PROF=<dir> npm run bench:delivery          (V8 CPU profiles of the end-to-end processes)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +32,7 @@ import { createKafka, createProducer, createTopics, deleteTopicsWithPrefix, ensu
 import { createMetricsRegistry } from '@hub/observability';
 import { MockVendor } from '@hub/vendors';
 import { OutboxRelay } from '../../services/outbox-relay/src/relay.ts';
+import { freePort } from '../../shared/testing/src/ports.ts';
 import { seedNotification, seedNotifications } from '../../shared/testing/src/seed.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -237,14 +236,6 @@ async function benchDispatcher(
   print(
     `dispatcher (${options.label}, concurrency ${options.concurrency}): ${options.rows - startedCount} deliveries in ${seconds.toFixed(2)} s = ${rate} deliveries/s per instance (target ≥ ${options.target.toLocaleString('en')}/s)`,
   );
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /**
