@@ -252,11 +252,15 @@ describe('outbox relay', () => {
       });
       // Its NOTIFY fired at insert, when it was not yet due; nothing notifies when it becomes due.
       await pollUntil('deferred row published', () => receivedFor(seeded.attemptIds[0]!).length === 1, { timeoutMs: 10_000 });
-      const row = await ctx.database.db
-        .selectFrom('outbox')
-        .select(['available_at', 'published_at'])
-        .where(sql<string>`payload->>'attemptId'`, '=', seeded.attemptIds[0]!)
-        .executeTakeFirstOrThrow();
+      // The consumer may see the message before the relay's marking transaction commits.
+      const marked = () =>
+        ctx.database.db
+          .selectFrom('outbox')
+          .select(['available_at', 'published_at'])
+          .where(sql<string>`payload->>'attemptId'`, '=', seeded.attemptIds[0]!)
+          .executeTakeFirstOrThrow();
+      await pollUntil('deferred row marked published', async () => (await marked()).published_at !== null);
+      const row = await marked();
       expect(row.published_at!.getTime()).toBeGreaterThanOrEqual(row.available_at.getTime());
     } finally {
       await r.stop();
