@@ -17,9 +17,12 @@
 //   BENCH_RELAY_ROWS=100000 BENCH_E2E_SECONDS=30 npm run bench:delivery
 //   BENCH_PHASES=relay,zero npm run bench:delivery      (only some phases)
 //   BENCH_E2E_HISTORY=0 npm run bench:delivery          (end to end on an empty, unanalyzed database)
+//   BENCH_FLOOR_INTERVAL_MS=100 npm run bench:delivery   (fewer raw Kafka probes: the probe itself costs ~6% of the box)
 //   BENCH_CPU_PROF=<dir> npm run bench:delivery          (V8 CPU profiles of the end-to-end processes)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +53,8 @@ const E2E_SECONDS = env('BENCH_E2E_SECONDS', 15);
 // Delivered notifications already in the database when the end-to-end phase starts (0 for none).
 const E2E_HISTORY = env('BENCH_E2E_HISTORY', 20_000);
 const PHASE_TIMEOUT_MS = env('BENCH_PHASE_TIMEOUT_MS', 120_000);
+// Milliseconds between two raw Kafka latency probes during the end-to-end phase.
+const FLOOR_INTERVAL_MS = env('BENCH_FLOOR_INTERVAL_MS', 20);
 // The end-to-end phase's services run on their defaults; these, when set for the bench, are
 // passed to them to measure a tuning (e.g. RELAY_PUBLISHERS=4 npm run bench:delivery).
 const SERVICE_TUNING: Record<string, string> = Object.fromEntries(
@@ -70,6 +75,8 @@ const logger = pino({ level: process.env.BENCH_LOG_LEVEL ?? 'warn' });
 const topics = createTopics(namespace);
 const kafka = createKafka({ brokers, clientId: `bench-${id}`, logger });
 const children: ChildProcess[] = [];
+/** Spawned services by name, for the CPU line of the end-to-end phase. */
+const servicePids = new Map<string, number>();
 /** Started in-process components, stopped on any exit path before the clients close. */
 const running = new Set<{ stop: () => Promise<void> }>();
 const progress = (message: string) => console.error(`[bench:delivery ${new Date().toISOString().slice(11, 19)}] ${message}`);
@@ -261,6 +268,7 @@ async function spawnService(service: string, onDispatched?: (attemptId: string, 
     stdio: ['ignore', onDispatched ? 'pipe' : 'ignore', 'inherit'],
   });
   children.push(child);
+  if (child.pid !== undefined) servicePids.set(service, child.pid);
   if (onDispatched) {
     readline.createInterface({ input: child.stdout! }).on('line', (line) => {
       if (!line.includes('"msg":"delivery dispatched"')) {
@@ -272,6 +280,47 @@ async function spawnService(service: string, onDispatched?: (attemptId: string, 
     });
   }
   await waitFor(`${service} ready`, async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200, 200);
+}
+
+interface CpuSample {
+  /** Busy CPU ticks of the whole machine, all cores (user + nice + system + irq + softirq + steal). */
+  busy: number;
+  total: number;
+  /** CPU ticks used so far by each spawned service and by this process. */
+  processes: Map<string, number>;
+}
+
+/** From /proc (Linux); undefined where it cannot be read, and the CPU line is left out. */
+function cpuSample(): CpuSample | undefined {
+  try {
+    const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+    const ticks = fields.map(Number);
+    const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0);
+    const busy = total - ticks[3]! - ticks[4]!;
+    const processes = new Map<string, number>();
+    for (const [name, pid] of [...servicePids, ['bench (load, probe, log reader)', process.pid] as const]) {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      processes.set(name, Number(after[11]) + Number(after[12]));
+    }
+    return { busy, total, processes };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where the CPU went while the load was offered: the machine's busy share, then each process in % of one core. */
+function describeCpu(before: CpuSample, after: CpuSample): string {
+  const cores = os.availableParallelism();
+  const elapsed = (after.total - before.total) / cores;
+  const ofOneCore = (ticks: number) => `${((100 * ticks) / elapsed).toFixed(0)}%`;
+  const parts = [...after.processes].map(([name, ticks]) => ({ name, ticks: ticks - (before.processes.get(name) ?? ticks) }));
+  const ours = parts.reduce((sum, p) => sum + p.ticks, 0);
+  return (
+    `CPU while offering the load: machine ${((100 * (after.busy - before.busy)) / (after.total - before.total)).toFixed(0)}% busy of ${cores} cores; ` +
+    `in % of one core: ${parts.map((p) => `${p.name.replace(/^dispatcher-/, '')} ${ofOneCore(p.ticks)}`).join(', ')}; ` +
+    `everything else (Postgres, Kafka, the rest of the box) ${ofOneCore(after.busy - before.busy - ours)}`
+  );
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -345,7 +394,7 @@ async function benchEndToEnd(db: DbHandle): Promise<void> {
   const probe = (async () => {
     while (probing) {
       await floorProducer.send({ topic: latencyTopic, messages: [{ value: String(performance.timeOrigin + performance.now()) }] });
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, FLOOR_INTERVAL_MS));
     }
   })();
 
@@ -379,6 +428,7 @@ async function benchEndToEnd(db: DbHandle): Promise<void> {
       writes.add(done);
     }
   };
+  const cpuBefore = cpuSample();
   const began = performance.now();
   for (let i = 0; i < total; i++) {
     const due = began + i * intervalMs;
@@ -398,6 +448,7 @@ async function benchEndToEnd(db: DbHandle): Promise<void> {
   }
   while (writes.size > 0 || waiting.length > 0) await Promise.race([...writes]);
   const offered = total / ((performance.now() - began) / 1_000);
+  const cpuAfter = cpuSample();
   await waitFor(
     'all end-to-end deliveries final',
     async () => (await count(db, `select count(*)::int as n from delivery_attempts where status <> 'SUCCEEDED' and notification_id <> '${warm.notificationId}'`)) === 0,
@@ -445,6 +496,7 @@ async function benchEndToEnd(db: DbHandle): Promise<void> {
     `raw Kafka produce → consume, same run (${kafkaLatencies.length} probes): p50 ${percentile(kafkaLatencies, 50).toFixed(1)} ms, ` +
       `p99 ${percentile(kafkaLatencies, 99).toFixed(1)} ms`,
   );
+  if (cpuBefore && cpuAfter) print(`  ${describeCpu(cpuBefore, cpuAfter)}`);
   for (const child of children) child.kill('SIGTERM');
   await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
   children.length = 0;

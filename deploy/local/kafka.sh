@@ -25,6 +25,9 @@
 #   KAFKA_PORT             client listener port (default 9092)
 #   KAFKA_CONTROLLER_PORT  KRaft controller port (default 9093)
 #   KAFKA_HEAP_OPTS        broker heap (default "-Xms256m -Xmx512m")
+#   KAFKA_JVM_PERFORMANCE_OPTS  JIT/GC flags (default "-server -XX:+UseG1GC -XX:MaxGCPauseMillis=20
+#                          -XX:InitiatingHeapOccupancyPercent=35"), as Kafka's own scripts name it
+#   KAFKA_NUM_NETWORK_THREADS, KAFKA_NUM_IO_THREADS  broker threads (default 2 and 4)
 #   KAFKA_START_TIMEOUT    seconds to wait for the broker in `up` (default 180)
 #   KAFKA_STOP_TIMEOUT     seconds to wait after SIGTERM in `down` (default 30)
 #
@@ -58,6 +61,7 @@ KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 BOOTSTRAP="$HOST:$KAFKA_PORT"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
+KAFKA_JVM_PERFORMANCE_OPTS="${KAFKA_JVM_PERFORMANCE_OPTS:--server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-180}"
 KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
 
@@ -178,8 +182,8 @@ auto.create.topics.enable=true
 delete.topic.enable=true
 
 # Small machine (2 cores): few threads, short retention, small segments.
-num.network.threads=2
-num.io.threads=4
+num.network.threads=${KAFKA_NUM_NETWORK_THREADS:-2}
+num.io.threads=${KAFKA_NUM_IO_THREADS:-4}
 num.recovery.threads.per.data.dir=1
 log.retention.hours=24
 log.retention.check.interval.ms=300000
@@ -380,9 +384,8 @@ cmd_up() {
   local t_start
   t_start="$(now_ms)"
   # setsid + nohup: own session, immune to SIGHUP, survives this script and its terminal.
-  # shellcheck disable=SC2086  # KAFKA_HEAP_OPTS is deliberately word-split
-  setsid nohup java $KAFKA_HEAP_OPTS \
-    -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
+  # shellcheck disable=SC2086  # the *_OPTS are deliberately word-split
+  setsid nohup java $KAFKA_HEAP_OPTS $KAFKA_JVM_PERFORMANCE_OPTS \
     -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
     -Dkafka.logs.dir="$LOG_DIR" -Dlog4j.configuration="file:$LOG4J" \
     -cp "$LIB_DIR/*" "$MAIN_BROKER" "$PROPS" \
