@@ -253,14 +253,14 @@ describe('outbox relay', () => {
       // Its NOTIFY fired at insert, when it was not yet due; nothing notifies when it becomes due.
       await pollUntil('deferred row published', () => receivedFor(seeded.attemptIds[0]!).length === 1, { timeoutMs: 10_000 });
       // The consumer may see the message before the relay's marking transaction commits.
-      const marked = () =>
-        ctx.database.db
+      const row = await pollUntil('deferred row marked published', async () => {
+        const outbox = await ctx.database.db
           .selectFrom('outbox')
           .select(['available_at', 'published_at'])
           .where(sql<string>`payload->>'attemptId'`, '=', seeded.attemptIds[0]!)
           .executeTakeFirstOrThrow();
-      await pollUntil('deferred row marked published', async () => (await marked()).published_at !== null);
-      const row = await marked();
+        return outbox.published_at !== null && outbox;
+      });
       expect(row.published_at!.getTime()).toBeGreaterThanOrEqual(row.available_at.getTime());
     } finally {
       await r.stop();
