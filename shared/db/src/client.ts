@@ -1,6 +1,7 @@
 import { Kysely, type Transaction } from 'kysely';
 import { PostgresJSDialect } from 'kysely-postgres-js';
 import postgres from 'postgres';
+import { exponentialBackoffMs } from '@hub/domain';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -40,7 +41,7 @@ export function createDb(options: { url: string; max?: number; applicationName?:
     // Reconnect delay in seconds after the r-th failed connection, shared by the pool. The
     // library's default grows to 20 s, so after a database blip a service stayed unready for
     // up to 20 s once Postgres was back; 50 ms doubling, capped at 2 s, with jitter.
-    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 2) * (0.5 + Math.random() / 2),
+    backoff: (retries: number) => exponentialBackoffMs(retries, { baseMs: 50, maxMs: 2_000, jitter: { min: 0.5, spread: 0.5 } }) / 1_000,
     onnotice: () => {},
     connection: { application_name: options.applicationName ?? 'notification-hub' },
   });

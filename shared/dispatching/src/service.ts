@@ -3,7 +3,7 @@ import { createDb, pingDb } from '@hub/db';
 import type { Channel } from '@hub/domain';
 import { listen, opsApp } from '@hub/http';
 import { createKafka, createProducer, createTopics, pingKafka } from '@hub/messaging';
-import { createServiceRuntime } from '@hub/observability';
+import { createServiceRuntime, Gauge } from '@hub/observability';
 import { createVendorSender } from '@hub/vendors';
 import { dispatcherConfigSchema } from './config.ts';
 import { Dispatcher } from './dispatcher.ts';
@@ -37,6 +37,15 @@ export async function runDispatcher(channel: Channel, proc: Proc): Promise<void>
       errorThresholdPercentage: config.VENDOR_BREAKER_ERROR_PERCENT,
       volumeThreshold: config.VENDOR_BREAKER_VOLUME,
       resetTimeoutMs: config.VENDOR_BREAKER_RESET_MS,
+    },
+  });
+  new Gauge({
+    name: 'vendor_circuit_open',
+    help: "1 while the vendor's circuit breaker is open and sends fail fast without calling it, else 0",
+    labelNames: ['vendor'],
+    registers: [runtime.registry],
+    collect() {
+      this.set({ vendor: vendor.name }, vendor.isOpen() ? 1 : 0);
     },
   });
   // Registered first, so they run last: clients close after the consumers drained.

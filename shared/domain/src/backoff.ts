@@ -6,6 +6,37 @@ export interface BackoffScale {
 
 export const DEFAULT_BACKOFF_SCALE: BackoffScale = { baseMs: 1_000, maxMs: 60_000 };
 
+export interface ExponentialBackoff {
+  /** The delay of step 0. */
+  baseMs: number;
+  /** Growth per step; default 2 (doubling). */
+  factor?: number;
+  /** Cap applied before the jitter; default none. */
+  maxMs?: number;
+  /**
+   * The capped delay is multiplied by a factor drawn uniformly from [min, min + spread]:
+   * { min: 1, spread: 0.2 } adds up to 20 %, { min: 0.5, spread: 1 } is ±50 %,
+   * { min: 0.5, spread: 0.5 } only shortens. Default: no jitter.
+   */
+  jitter?: { min: number; spread: number };
+  /** Injected so tests are deterministic; only drawn from when there is jitter. */
+  random?: () => number;
+}
+
+/**
+ * The one exponential backoff: min(baseMs * factor^step, maxMs) times the jitter multiplier,
+ * for step = 0, 1, 2… (a negative step counts as 0). Not rounded: a caller that promises whole
+ * milliseconds rounds, one that needs seconds divides.
+ */
+export function exponentialBackoffMs(step: number, backoff: ExponentialBackoff): number {
+  const { baseMs, factor = 2, maxMs = Infinity, jitter, random = Math.random } = backoff;
+  const capped = Math.min(baseMs * factor ** Math.max(0, step), maxMs);
+  if (!jitter) return capped;
+  // Added, not factored out: the same floating-point steps as the formulas this replaced, so
+  // their rounded results stay identical for the same random draw.
+  return capped * jitter.min + capped * jitter.spread * random();
+}
+
 /**
  * Domain backoff after the r-th failed dispatch (r >= 1): min(1000 * 2^(r-1), 60000) ms plus
  * up to `jitterRatio` of it at random. `random` is injected so tests are deterministic.
@@ -16,13 +47,11 @@ export function retryBackoffMs(
   jitterRatio = 0.2,
   scale: BackoffScale = DEFAULT_BACKOFF_SCALE,
 ): number {
-  const r = Math.max(1, Math.floor(failures));
-  const base = Math.min(scale.baseMs * 2 ** (r - 1), scale.maxMs);
-  return Math.round(base + base * jitterRatio * random());
+  const step = Math.max(1, Math.floor(failures)) - 1;
+  return Math.round(exponentialBackoffMs(step, { baseMs: scale.baseMs, maxMs: scale.maxMs, jitter: { min: 1, spread: jitterRatio }, random }));
 }
 
 /** In-dispatch vendor retry delays: 200, 400, 800 ms, each ±50 % (SPEC §2). */
 export function vendorRetryDelayMs(retry: number, random: () => number = Math.random): number {
-  const base = 200 * 2 ** Math.max(0, retry - 1);
-  return Math.round(base * (0.5 + random()));
+  return Math.round(exponentialBackoffMs(retry - 1, { baseMs: 200, jitter: { min: 0.5, spread: 1 }, random }));
 }

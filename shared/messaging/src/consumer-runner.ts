@@ -1,4 +1,6 @@
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import pRetry from 'p-retry';
+import { exponentialBackoffMs } from '@hub/domain';
 import type { Producer } from './producer.ts';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -27,7 +29,10 @@ export interface ConsumerRunnerOptions<T> {
   concurrency: number;
   logger: Logger;
   registry: Registry;
-  /** Delay before handling a failed message again (infrastructure errors are retried in place). */
+  /**
+   * Delay before handling a failed message again (infrastructure errors are retried in place),
+   * called with 0 after the first failure; default 100 ms doubling up to 5 s.
+   */
   retryDelayMs?: (failures: number) => number;
   /** How long finished offsets wait to be committed together (default 1 s). */
   commitIntervalMs?: number;
@@ -237,25 +242,44 @@ export class ConsumerRunner<T> {
     return handled;
   }
 
+  /** Retries `work` until it succeeds (true) or the partition is no longer ours (false). */
   private async retryUntilDone(
     context: Record<string, unknown>,
     alive: () => boolean,
     heartbeat: () => Promise<void>,
     work: () => Promise<void>,
   ): Promise<boolean> {
-    const delay = this.options.retryDelayMs ?? ((n: number) => Math.min(100 * 2 ** n, 5_000));
-    for (let failures = 0; ; failures++) {
-      try {
-        await work();
-        return true;
-      } catch (err) {
-        this.messages.inc({ topic: String(context.topic), outcome: 'retried' });
-        this.log.error({ ...context, err, failures: failures + 1 }, 'message handler failed, will retry');
-        if (!alive()) return false;
-        await sleep(delay(failures));
-        await heartbeat().catch(() => {});
-        if (!alive()) return false;
-      }
+    const delay = this.options.retryDelayMs ?? defaultRetryDelayMs;
+    try {
+      await pRetry(
+        async () => {
+          try {
+            await work();
+          } catch (err) {
+            throw new AttemptFailed(err);
+          }
+        },
+        {
+          retries: Infinity,
+          // The wait is ours, in onFailedAttempt: skipped once the partition is gone, and followed
+          // by a heartbeat so a long backoff does not cost this member its partitions.
+          minTimeout: 0,
+          onFailedAttempt: async ({ error, attemptNumber }) => {
+            this.messages.inc({ topic: String(context.topic), outcome: 'retried' });
+            this.log.error({ ...context, err: error.cause, failures: attemptNumber }, 'message handler failed, will retry');
+            if (!alive()) return;
+            await sleep(delay(attemptNumber - 1));
+            await heartbeat().catch(() => {});
+          },
+          shouldRetry: () => alive(),
+        },
+      );
+      return true;
+    } catch (err) {
+      // The last failure, not retried because we stopped or lost the partition: not committed,
+      // so this member or the partition's next owner handles the message again.
+      if (err instanceof AttemptFailed) return false;
+      throw err;
     }
   }
 
@@ -295,6 +319,19 @@ function parseMessage<T>(
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+const defaultRetryDelayMs = (failures: number) => exponentialBackoffMs(failures, { baseMs: 100, maxMs: 5_000 });
+
+/**
+ * Whatever one attempt threw, wrapped: p-retry gives up at once on a TypeError (a bug, to it), a
+ * thrown non-Error or its own AbortError, but a message must be retried in place whatever failed,
+ * since the commit never passes it.
+ */
+class AttemptFailed extends Error {
+  constructor(cause: unknown) {
+    super('message handling attempt failed', { cause });
+  }
+}
 
 /**
  * The offsets of one partition started in one group generation, in order. `committable` is the
