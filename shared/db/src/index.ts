@@ -2,5 +2,5 @@ export { createDb, openPostgres, pingDb, type Db, type DbHandle, type DbOrTx, ty
 export { isUuid, isUuidV7, newId } from '@hub/domain';
 export { migrateToLatest } from './migrate.ts';
 export * from './schema.ts';
-export { insertOutboxRows, type OutboxMessage } from './outbox.ts';
-export { recordAudit, type AuditEntry } from './audit.ts';
+export { insertOutboxRows, outboxInsert, type OutboxMessage } from './outbox.ts';
+export { auditInsert, recordAudit, type AuditEntry } from './audit.ts';
