@@ -7,7 +7,6 @@ import {
   errorClassOf,
   maskAddress,
   retryBackoffMs,
-  sourcesOf,
   vendorRetryDelayMs,
 } from './index.ts';
 
@@ -30,10 +29,6 @@ describe('attempt state machine', () => {
       });
     }
   }
-
-  it('lists the states that may precede PENDING', () => {
-    expect(sourcesOf('PENDING').sort()).toEqual(['DISPATCHING', 'EXHAUSTED']);
-  });
 });
 
 describe('retryBackoffMs', () => {

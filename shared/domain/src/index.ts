@@ -1,6 +1,7 @@
 export * from './channels.ts';
 export * from './attempt-state.ts';
 export * from './failure.ts';
+export * from './failed-dispatch.ts';
 export * from './backoff.ts';
 export * from './masking.ts';
 export * from './addresses.ts';
