@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonEnv, port, positiveInt, redisEnv, topicNamespace } from '@hub/config';
+import { commonEnv, idempotencyEnv, port, positiveInt, redisEnv, topicNamespace } from '@hub/config';
 import { LOCALE_PATTERN } from '@hub/domain';
 
 const optionalSecret = z
@@ -31,9 +31,7 @@ export const ingestConfigSchema = z.object({
   RATE_LIMIT_KAKAO_ALIMTALK: positiveInt(5),
   // Sliding window the limits above count over.
   RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
-  // How long an Idempotency-Key blocks a repeat (SPEC §3: 24 h). The Postgres row is the
-  // guarantee; outbox-relay housekeeping deletes rows older than this.
-  IDEMPOTENCY_TTL_SECONDS: positiveInt(86_400),
+  ...idempotencyEnv,
   // Locale tried when a template does not exist in the recipient's locale.
   DEFAULT_LOCALE: z
     .string()

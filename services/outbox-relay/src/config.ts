@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonEnv, kafkaEnv, port, positiveInt } from '@hub/config';
+import { commonEnv, idempotencyEnv, kafkaEnv, port, positiveInt } from '@hub/config';
 import { backoffEnv } from '@hub/dispatching';
 
 export const relayConfigSchema = z.object({
@@ -23,7 +23,8 @@ export const relayConfigSchema = z.object({
   RELAY_MAINTENANCE_BATCH_SIZE: positiveInt(500),
   // Published outbox rows are kept this long (for inspection and replay), then deleted.
   OUTBOX_RETENTION_HOURS: positiveInt(72),
-  // How often published rows and expired idempotency keys (24 h) are deleted.
+  ...idempotencyEnv,
+  // How often published rows and expired idempotency keys (IDEMPOTENCY_TTL_SECONDS) are deleted.
   RELAY_HOUSEKEEPING_INTERVAL_MS: positiveInt(60_000),
 });
 

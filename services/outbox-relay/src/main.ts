@@ -38,6 +38,7 @@ const relay = new OutboxRelay(
     maintenanceBatchSize: config.RELAY_MAINTENANCE_BATCH_SIZE,
     housekeepingIntervalMs: config.RELAY_HOUSEKEEPING_INTERVAL_MS,
     retentionMs: config.OUTBOX_RETENTION_HOURS * 60 * 60 * 1_000,
+    idempotencyTtlMs: config.IDEMPOTENCY_TTL_SECONDS * 1_000,
     backoff: { baseMs: config.RETRY_BACKOFF_BASE_MS, maxMs: config.RETRY_BACKOFF_MAX_MS },
     // Leaves half of the shutdown deadline to close the clients.
     stopTimeoutMs: Math.floor(config.SHUTDOWN_TIMEOUT_MS / 2),

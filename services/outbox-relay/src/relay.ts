@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import type postgres from 'postgres';
 import type { Logger } from 'pino';
-import type { BackoffScale } from '@hub/domain';
+import { DEFAULT_IDEMPOTENCY_TTL_SECONDS } from '@hub/config';
+import { exponentialBackoffMs, type BackoffScale } from '@hub/domain';
 import type { Db } from '@hub/db';
 import type { Producer, Topics } from '@hub/messaging';
 import { Counter, Gauge, settlesWithin, type Registry } from '@hub/observability';
@@ -18,6 +19,8 @@ export interface RelayOptions {
   maintenanceBatchSize: number;
   housekeepingIntervalMs: number;
   retentionMs: number;
+  /** Idempotency keys older than this are deleted; default IDEMPOTENCY_TTL_SECONDS's default. */
+  idempotencyTtlMs?: number;
   backoff: BackoffScale;
   /** How long stop() waits for the batch in flight; default 10 s. */
   stopTimeoutMs?: number;
@@ -115,7 +118,10 @@ export class OutboxRelay {
   }
 
   async housekeep(): Promise<{ outbox: number; idempotencyKeys: number }> {
-    const deleted = await housekeep(this.deps, { retentionMs: this.options.retentionMs });
+    const deleted = await housekeep(this.deps, {
+      retentionMs: this.options.retentionMs,
+      idempotencyTtlMs: this.options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS * 1_000,
+    });
     this.metrics.deleted.inc(deleted.outbox);
     if (deleted.outbox + deleted.idempotencyKeys > 0) this.log.info(deleted, 'housekeeping deleted old rows');
     return deleted;
@@ -149,7 +155,7 @@ export class OutboxRelay {
         failures++;
         this.log.error({ err, failures }, 'outbox publish failed; rows stay for the next round');
         // Not cut short by NOTIFY: a failing Kafka would otherwise be retried on every commit.
-        await this.sleep(Math.min(100 * 2 ** failures, 5_000), false);
+        await this.sleep(exponentialBackoffMs(failures, { baseMs: 100, maxMs: 5_000 }), false);
         continue;
       }
       if (!this.notified) await this.sleep(this.options.pollIntervalMs);

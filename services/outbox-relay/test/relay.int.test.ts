@@ -228,6 +228,21 @@ describe('outbox relay', () => {
     expect(keys.map((k) => k.key)).toEqual(['fresh-key']);
   });
 
+  it('deletes idempotency keys older than the configured idempotency window, not a fixed 24 hours', async () => {
+    await ctx.database.db
+      .insertInto('idempotency_keys')
+      .values([
+        { key: 'ttl-two-hours-old', notification_id: crypto.randomUUID(), created_at: new Date(Date.now() - 2 * 60 * 60 * 1_000) },
+        { key: 'ttl-fresh', notification_id: crypto.randomUUID() },
+      ])
+      .execute();
+    // IDEMPOTENCY_TTL_SECONDS=3600, as outbox-relay's main.ts passes it.
+    const deleted = await relay({ idempotencyTtlMs: 3_600_000 }).housekeep();
+    expect(deleted.idempotencyKeys).toBeGreaterThanOrEqual(1);
+    const keys = await ctx.database.db.selectFrom('idempotency_keys').select('key').where('key', 'like', 'ttl-%').execute();
+    expect(keys.map((k) => k.key)).toEqual(['ttl-fresh']);
+  });
+
   it('wakes on NOTIFY when a row commits, without waiting for the poll', async () => {
     // A poll interval far beyond the test's deadline: only the notification can wake it.
     const r = relay({ pollIntervalMs: 600_000, publishers: 1 });

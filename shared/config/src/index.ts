@@ -71,6 +71,16 @@ export const commonEnv = {
   SHUTDOWN_TIMEOUT_MS: positiveInt(25_000),
 };
 
+/** How long an Idempotency-Key blocks a repeat by default (SPEC §3: 24 h). */
+export const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 86_400;
+
+/** The idempotency window: ingest-api enforces it, outbox-relay's housekeeping ends it. */
+export const idempotencyEnv = {
+  // How long an Idempotency-Key blocks a repeat. The Postgres row is the guarantee; outbox-relay
+  // housekeeping deletes rows older than this, so give both services the same value.
+  IDEMPOTENCY_TTL_SECONDS: positiveInt(DEFAULT_IDEMPOTENCY_TTL_SECONDS),
+};
+
 /** Redis: idempotency fast path, rate limits, replay protection. */
 export const redisEnv = {
   REDIS_URL: urlWithScheme(['redis', 'rediss']),

@@ -1,21 +1,19 @@
 import { sql } from 'kysely';
 import type { Db } from '@hub/db';
 
-/** Idempotency keys live 24 h (SPEC §3); after that the same key is a new request. */
-const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1_000;
-
 /**
- * Deletes published outbox rows older than the retention and idempotency keys older than the
- * window, in bounded chunks so a large backlog never holds long locks.
+ * Deletes published outbox rows older than the retention and idempotency keys older than their
+ * window (IDEMPOTENCY_TTL_SECONDS: after it the same key is a new request), in bounded chunks so
+ * a large backlog never holds long locks.
  */
 export async function housekeep(
   deps: { db: Db; clock: () => Date },
-  options: { retentionMs: number; chunk?: number },
+  options: { retentionMs: number; idempotencyTtlMs: number; chunk?: number },
 ): Promise<{ outbox: number; idempotencyKeys: number }> {
   const now = deps.clock().getTime();
   const chunk = options.chunk ?? 5_000;
   const publishedBefore = new Date(now - options.retentionMs);
-  const keysBefore = new Date(now - IDEMPOTENCY_WINDOW_MS);
+  const keysBefore = new Date(now - options.idempotencyTtlMs);
   const outbox = await deleteInChunks(chunk, (limit) =>
     sql`delete from outbox where id in (
           select id from outbox where published_at < ${publishedBefore} limit ${limit})`.execute(deps.db),
