@@ -120,6 +120,15 @@ describe('POST /dlq/{id}/discard', () => {
     expect(audit[0]!.details).toMatchObject({ reason: 'customer closed account', notificationId });
   });
 
+  it('completes a SCHEDULED notification too, by the same rule as every other completion', async () => {
+    // Deferred past quiet hours, its only attempt then exhausted: the discard is its last word.
+    const notificationId = await seedNotification(ctx.database.db, 'MARKETING', 'SCHEDULED');
+    const [id] = await seedAttempts(ctx.database.db, { count: 1, notificationId });
+    expect((await post(`/dlq/${id}/discard`, { reason: 'campaign over' })).status).toBe(200);
+    expect(await notification(notificationId)).toMatchObject({ status: 'COMPLETED' });
+    expect((await notification(notificationId)).completed_at).not.toBeNull();
+  });
+
   it('leaves the notification open while another attempt is still in flight', async () => {
     const notificationId = await seedNotification(ctx.database.db);
     await seedAttempts(ctx.database.db, { count: 1, status: 'PENDING', failureReason: null, notificationId });

@@ -120,7 +120,7 @@ export async function seedAttempts(db: Db, input: SeedAttemptsInput): Promise<st
   return ids.sort();
 }
 
-export async function seedNotification(db: Db, kind: Kind = 'SECURITY', status: 'FANNED_OUT' | 'COMPLETED' = 'FANNED_OUT') {
+export async function seedNotification(db: Db, kind: Kind = 'SECURITY', status: 'FANNED_OUT' | 'SCHEDULED' | 'COMPLETED' = 'FANNED_OUT') {
   const id = newId();
   await db
     .insertInto('notifications')

@@ -1,15 +1,7 @@
 import type { Logger } from 'pino';
 import type postgres from 'postgres';
-import { newId, type Db, type NewDeliveryAttempt, type NewNotification, type OutboxMessage } from '@hub/db';
-
-/** Everything one accepted (or suppressed) notification writes, as rows. */
-export interface NotificationWrite {
-  idempotencyKey: string;
-  notification: NewNotification & { id: string };
-  attempts: NewDeliveryAttempt[];
-  outbox: OutboxMessage[];
-  audit: { action: string; details: Record<string, unknown> };
-}
+import { insertNotifications, type NotificationWrite } from '@hub/attempts';
+import type { Db } from '@hub/db';
 
 /** Postgres already holds the idempotency key: the request duplicates `notificationId`. */
 export class IdempotencyKeyTaken extends Error {
@@ -94,73 +86,10 @@ export class NotificationWriter {
   private async flush(batch: Pending[]): Promise<void> {
     try {
       const writes = batch.map((p) => p.write);
-      // postgres.js starts queries in the order their promises are subscribed to, on the
-      // transaction's one connection: Promise.all over them pipelines the whole write set in
-      // one round trip, and a ROLLBACK is only sent after all of them. (Kysely queries under
-      // Promise.all do not keep their order and may run after the ROLLBACK, outside the
-      // transaction, so they are not used here.) The idempotency rows come first: a
-      // concurrent holder of a key makes this wait for its commit and then conflict.
       await this.sql.begin(async (tx) => {
-        const json = (value: unknown) => tx.json(value as Parameters<typeof tx.json>[0]);
-        const attempts = writes.flatMap((w) => w.attempts).map((a) => ({
-          id: a.id,
-          notification_id: a.notification_id,
-          channel: a.channel,
-          address: a.address,
-          device_token_id: a.device_token_id ?? null,
-          status: a.status,
-          priority: a.priority ?? false,
-          rendered_title: a.rendered_title,
-          rendered_body: a.rendered_body,
-          sms_segments: a.sms_segments ?? null,
-          created_at: a.created_at ?? new Date(),
-          updated_at: a.updated_at ?? new Date(),
-        }));
-        const outbox = writes.flatMap((w) =>
-          w.outbox.map((m) => ({
-            id: newId(),
-            topic: m.topic,
-            message_key: m.key,
-            payload: json(m.payload),
-            headers: json(m.headers ?? {}),
-            available_at: m.availableAt ?? w.notification.created_at,
-          })),
-        );
-        const [keys] = await Promise.all([
-          tx<{ key: string }[]>`insert into idempotency_keys ${tx(writes.map((w) => ({ key: w.idempotencyKey, notification_id: w.notification.id, created_at: w.notification.created_at })))}
-             on conflict (key) do nothing returning key`,
-          tx`insert into notifications ${tx(
-            writes.map(({ notification: n }) => ({
-              id: n.id,
-              recipient_id: n.recipient_id,
-              kind: n.kind,
-              title: n.title ?? null,
-              body: n.body ?? null,
-              template_key: n.template_key ?? null,
-              payload: json(n.payload),
-              status: n.status,
-              suppression_reason: n.suppression_reason ?? null,
-              scheduled_for: n.scheduled_for ?? null,
-              idempotency_key: n.idempotency_key,
-              created_at: n.created_at,
-              updated_at: n.updated_at,
-            })),
-          )}`,
-          ...(attempts.length > 0 ? [tx`insert into delivery_attempts ${tx(attempts)}`] : []),
-          ...(outbox.length > 0 ? [tx`insert into outbox ${tx(outbox)}`] : []),
-          tx`insert into audit_events ${tx(
-            writes.map((w) => ({
-              id: newId(),
-              actor: 'api',
-              action: w.audit.action,
-              target_type: 'notification',
-              target_id: w.notification.id,
-              details: json(w.audit.details),
-            })),
-          )}`,
-        ]);
+        const won = await insertNotifications(tx, writes);
         // Thrown inside the transaction: a lost key rolls back the whole batch.
-        if (keys.length < writes.length) throw new KeysConflicted(new Set(keys.map((k) => k.key)));
+        if (won.size < writes.length) throw new KeysConflicted(won);
       });
       for (const p of batch) p.resolve();
     } catch (err) {

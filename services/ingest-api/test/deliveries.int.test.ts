@@ -123,6 +123,14 @@ describe('POST /deliveries/{attemptId}/ack: receipts', () => {
     expect(n.status).toBe('FANNED_OUT');
   });
 
+  it('keys notify.vendor.result by notification id, as the dispatchers do, so one notification keeps its order', async () => {
+    const { notificationId, attemptIds } = await notification();
+    expect((await ack(attemptIds[0]!, '{"success":true,"vendorMessageId":"key-1"}')).status).toBe(202);
+    const rows = await ctx.database.db.selectFrom('outbox').selectAll().where('topic', '=', ctx.topics.vendorResult).execute();
+    const row = rows.find((r) => r.payload.attemptId === attemptIds[0]);
+    expect(row?.message_key).toBe(notificationId);
+  });
+
   it('walks a PENDING attempt through DISPATCHING to SUCCEEDED on a success receipt', async () => {
     const { attemptIds } = await notification();
     const res = await ack(attemptIds[1]!, '{"success":true}', { vendor: 'twilio', secret: WEBHOOK_SECRETS.twilio });

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '@hub/db';
 import { createTestContext, type TestContext } from '@hub/testing';
-import { IdempotencyKeyTaken, NotificationWriter, type NotificationWrite } from '../src/notification-writer.ts';
+import type { NotificationWrite } from '@hub/attempts';
+import { IdempotencyKeyTaken, NotificationWriter } from '../src/notification-writer.ts';
 
 let ctx: TestContext;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { commonEnv, idempotencyEnv, kafkaEnv, port, positiveInt } from '@hub/config';
-import { backoffEnv } from '@hub/dispatching';
+import { backoffEnv } from '@hub/attempts';
 
 export const relayConfigSchema = z.object({
   ...commonEnv,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { createTestContext, pollUntil, seedNotification, type TestContext } from '@hub/testing';
-import { claimAttempts, completeNotifications, recordOutcomes } from './attempts.ts';
+import { claimAttempts, completeNotifications, recordOutcomes } from '@hub/attempts';
 import { DeliveryStore } from './delivery-store.ts';
 
 let ctx: TestContext;
@@ -84,6 +84,29 @@ describe('batched attempt writes', () => {
     expect(again).toEqual([null]);
     const results = await ctx.database.db.selectFrom('outbox').select('payload').where('topic', '=', ctx.topics.vendorResult).execute();
     expect(results.filter((r) => r.payload.attemptId === email.id)).toHaveLength(1);
+  });
+
+  it('counts the SMS segments of a Kakao fallback by the domain rule ingest uses (UTF-8 characters never split)', async () => {
+    // 89 + 3 + 88 = 180 bytes: two segments of 90 bytes if bytes could be cut anywhere, but '가'
+    // does not fit in the first segment's last byte, so it takes three.
+    const body = `${'a'.repeat(89)}가${'a'.repeat(88)}`;
+    const seeded = await seedNotification(ctx.database.db, ctx.topics, {
+      recipientChannels: [
+        { type: 'KAKAO_ALIMTALK', address: '+821011110000' },
+        { type: 'SMS', address: '+821022220000' },
+      ],
+      deliveries: [{ channel: 'KAKAO_ALIMTALK', address: '+821011110000' }],
+    });
+    await ctx.database.db.updateTable('delivery_attempts').set({ rendered_body: body }).where('id', '=', seeded.attemptIds[0]!).execute();
+    const [kakao] = await claimAttempts(ctx.database.db, [{ attemptId: seeded.attemptIds[0]!, retryCount: 0 }], { leaseMs: 60_000, now: now() });
+    const statuses = await ctx.database.db.transaction().execute((tx) =>
+      recordOutcomes(tx, { topics: ctx.topics, now: now(), backoff: { baseMs: 1_000, maxMs: 60_000 } }, [
+        { attempt: kakao!, outcome: { kind: 'failed', errorClass: 'permanent', detail: 'template mismatch' } },
+      ]),
+    );
+    expect(statuses).toEqual(['EXHAUSTED']);
+    const fallback = await ctx.database.db.selectFrom('delivery_attempts').selectAll().where('fallback_of', '=', kakao!.id).executeTakeFirstOrThrow();
+    expect(fallback).toMatchObject({ channel: 'SMS', address: '+821022220000', rendered_body: body, sms_segments: 3 });
   });
 
   it('records an outcome while another transaction holds its notification, and completes the notification once that one commits', async () => {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { commonEnv, kafkaEnv, port, positiveInt } from '@hub/config';
 import type { Channel } from '@hub/domain';
 import { requiredVendorVariables, vendorEnv } from '@hub/vendors';
+import { backoffEnv } from '@hub/attempts';
 
 /** Default health/metrics port per channel (SPEC §1). */
 export const DISPATCHER_PORTS: Record<Channel, number> = {
@@ -9,14 +10,6 @@ export const DISPATCHER_PORTS: Record<Channel, number> = {
   EMAIL: 9103,
   SMS: 9104,
   KAKAO_ALIMTALK: 9105,
-};
-
-/** Domain retry backoff scale, shared by the dispatchers and the relay (which recovers leases). */
-export const backoffEnv = {
-  // Backoff after failed dispatch r is min(BASE * 2^(r-1), MAX) + jitter (SPEC §2: 1000 / 60000).
-  // Only tests and drills shrink these.
-  RETRY_BACKOFF_BASE_MS: positiveInt(1_000),
-  RETRY_BACKOFF_MAX_MS: positiveInt(60_000),
 };
 
 export function dispatcherConfigSchema(channel: Channel) {

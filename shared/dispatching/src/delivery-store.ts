@@ -1,8 +1,9 @@
+import pRetry from 'p-retry';
 import type { Logger } from 'pino';
-import type { AttemptStatus, BackoffScale } from '@hub/domain';
+import { claimAttempts, completeNotifications, recordOutcomes, recordSuccesses, type ClaimedAttempt, type DispatchOutcome } from '@hub/attempts';
+import { exponentialBackoffMs, type AttemptStatus, type BackoffScale } from '@hub/domain';
 import type { Db } from '@hub/db';
 import type { Topics } from '@hub/messaging';
-import { claimAttempts, completeNotifications, recordOutcomes, recordSuccesses, type ClaimedAttempt, type DispatchOutcome } from './attempts.ts';
 import { MicroBatcher } from './micro-batcher.ts';
 
 export interface DeliveryStoreOptions {
@@ -84,16 +85,17 @@ export class DeliveryStore {
 /**
  * The vendor has been called: losing its answer to a database blip would mean sending again
  * after the lease. So the outcome transaction is retried here for a while (it is conditional,
- * hence safe to repeat) before the error goes up to the consumer, which retries the message.
+ * hence safe to repeat), 100 ms doubling over six tries (~3 s), before the error goes up to the
+ * consumer, which retries the message.
  */
-async function retryInPlace<T>(logger: Logger, work: () => Promise<T>): Promise<T> {
-  for (let failures = 0; ; failures++) {
-    try {
-      return await work();
-    } catch (err) {
-      if (failures >= 5) throw err;
-      logger.warn({ err, failures: failures + 1 }, 'recording delivery outcomes failed, retrying');
-      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** failures));
-    }
-  }
+function retryInPlace<T>(logger: Logger, work: () => Promise<T>): Promise<T> {
+  return pRetry(work, {
+    retries: 5,
+    minTimeout: 0,
+    onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
+      if (retriesLeft === 0) return;
+      logger.warn({ err: error, failures: attemptNumber }, 'recording delivery outcomes failed, retrying');
+      await new Promise((resolve) => setTimeout(resolve, exponentialBackoffMs(attemptNumber - 1, { baseMs: 100 })));
+    },
+  });
 }

@@ -3,7 +3,7 @@ import { maskAddress } from '@hub/domain';
 import type { DeliveryRequested } from '@hub/messaging';
 import { Counter, Histogram, type Registry } from '@hub/observability';
 import { asVendorError } from '@hub/vendors';
-import type { DispatchOutcome } from './attempts.ts';
+import type { DispatchOutcome } from '@hub/attempts';
 import type { DeliveryStore } from './delivery-store.ts';
 import type { ProtectedVendor } from './vendor-call.ts';
 

@@ -1,18 +1,8 @@
-export { DISPATCHER_PORTS, backoffEnv, dispatcherConfigSchema, type DispatcherConfig } from './config.ts';
+export { DISPATCHER_PORTS, dispatcherConfigSchema, type DispatcherConfig } from './config.ts';
 export { runDispatcher } from './service.ts';
 export { Dispatcher, type DispatcherOptions } from './dispatcher.ts';
 export { ProtectedVendor, type VendorPolicy } from './vendor-call.ts';
 export { TokenBucket } from './token-bucket.ts';
 export { handleDelivery, createDispatchMetrics, type DeliveryDeps, type DispatchMetrics } from './handle-delivery.ts';
-export {
-  claimAttempt,
-  claimAttempts,
-  lockExpiredLeases,
-  recordOutcome,
-  recordOutcomes,
-  type ClaimedAttempt,
-  type DispatchOutcome,
-  type OutcomeContext,
-} from './attempts.ts';
 export { DeliveryStore, type DeliveryStoreOptions } from './delivery-store.ts';
 export { MicroBatcher } from './micro-batcher.ts';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { discardExhaustedAttempt, replayExhaustedAttempt, type DlqOperationResult } from '@hub/attempts';
 import { recordAudit, type BulkOperation } from '@hub/db';
 import type { AdminDeps } from '../deps.ts';
 import {
@@ -14,8 +15,6 @@ import {
   saveProgress,
   type BulkJobRow,
 } from '../repositories/bulk-jobs.ts';
-import { discardExhaustedAttempt } from '../usecases/discard-attempt.ts';
-import { replayExhaustedAttempt, type DlqOperationResult } from '../usecases/replay-attempt.ts';
 
 export interface BulkJobRunnerOptions {
   /** Lease holder name; unique per runner instance. */
@@ -159,10 +158,9 @@ export class BulkJobRunner {
   private async applyItem(job: BulkJobRow, attemptId: string): Promise<ItemOutcome> {
     return this.deps.db.transaction().execute(async (tx) => {
       if (!(await claimItem(tx, job.id, attemptId))) return 'SKIPPED';
+      const ctx = { topics: this.deps.topics, now: this.deps.clock() };
       const result: DlqOperationResult =
-        job.operation === 'REPLAY'
-          ? await replayExhaustedAttempt(tx, this.deps, attemptId)
-          : await discardExhaustedAttempt(tx, this.deps, attemptId);
+        job.operation === 'REPLAY' ? await replayExhaustedAttempt(tx, ctx, attemptId) : await discardExhaustedAttempt(tx, ctx, attemptId);
       if (result.ok) return 'SUCCEEDED';
       const error =
         result.status === null

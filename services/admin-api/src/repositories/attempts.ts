@@ -44,10 +44,6 @@ export async function findAttemptDetail(db: DbOrTx, attemptId: string) {
     .executeTakeFirst();
 }
 
-export async function findAttemptStatus(db: DbOrTx, attemptId: string) {
-  return db.selectFrom('delivery_attempts').select('status').where('id', '=', attemptId).executeTakeFirst();
-}
-
 /** How many DLQ entries match, and the first few ids (a bulk dry run). */
 export async function estimateDlq(db: DbOrTx, filter: DlqFilter, sampleSize: number) {
   const [count, sample] = await Promise.all([

@@ -1,21 +1,19 @@
+import { notificationWrite } from '@hub/attempts';
 import {
-  PRIORITY_KINDS,
   effectivePreferences,
   missingVariables,
   renderTemplate,
   resolveChannels,
-  smsSegments,
   type Channel,
   type ResolvedDelivery,
   type SuppressionReason,
 } from '@hub/domain';
-import { newId, type NewDeliveryAttempt, type OutboxMessage, type Template } from '@hub/db';
+import { newId, type Template } from '@hub/db';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import { AppError, badRequest, notFound } from '@hub/http';
-import { deliveryRequestMessage, makeEvent, type NotificationFannedOut } from '@hub/messaging';
 import type { Deps } from '../deps.ts';
 import { claimIdempotencyKey, releaseIdempotencyKey, rememberIdempotencyKey, takeOverIdempotencyKey, uuidV7Time } from '../idempotency.ts';
-import { IdempotencyKeyTaken, type NotificationWrite } from '../notification-writer.ts';
+import { IdempotencyKeyTaken } from '../notification-writer.ts';
 import { consumeRateLimit, refundRateLimit } from '../rate-limit.ts';
 import type { SendNotificationBody } from '../schemas.ts';
 
@@ -202,7 +200,6 @@ async function accept(
       code: 'RATE_LIMIT_EXCEEDED',
       status: 429,
       message: `rate limit for ${limited.channel} exceeded`,
-      retriable: true,
       headers: { 'Retry-After': String(Math.max(1, Math.ceil(limited.retryAfterMs / 1000))) },
       details: { channel: limited.channel, retryAfterMillis: limited.retryAfterMs },
     });
@@ -211,7 +208,18 @@ async function accept(
   try {
     // One transaction (shared with concurrent requests by group commit, see NotificationWriter)
     // writes the key, the notification, its attempts, their outbox rows and the audit row.
-    await deps.writer.write(rowsOf(deps, { ...input, now, rendered, status, suppressionReason, scheduledFor }));
+    await deps.writer.write(
+      notificationWrite(deps.topics, {
+        id: notificationId,
+        idempotencyKey: input.idempotencyKey,
+        request: body,
+        status,
+        suppressionReason,
+        scheduledFor,
+        now,
+        deliveries: rendered.map((r) => ({ ...r.delivery, title: r.title, body: r.body })),
+      }),
+    );
   } catch (err) {
     await refundRateLimit(deps.redis, { recipientId: body.recipientId, channels, member: notificationId }).catch(() => {});
     throw err;
@@ -255,97 +263,4 @@ function renderFromTemplates(deliveries: ResolvedDelivery[], templates: Template
     title: renderTemplate(template!.title_template, body.payload),
     body: renderTemplate(template!.body_template, body.payload, { html: delivery.channel === 'EMAIL' }),
   }));
-}
-
-/** The rows of one notification, handed to the (batching) writer. */
-function rowsOf(
-  deps: Pick_,
-  input: {
-    idempotencyKey: string;
-    body: SendNotificationBody;
-    notificationId: string;
-    now: Date;
-    rendered: Rendered[];
-    status: SendNotificationResult['status'];
-    suppressionReason: SuppressionReason | null;
-    scheduledFor: Date | null;
-  },
-): NotificationWrite {
-  const { body, notificationId, now, status } = input;
-  const priority = PRIORITY_KINDS.has(body.kind);
-  const attempts: (NewDeliveryAttempt & { id: string; channel: Channel })[] = input.rendered.map((r) => ({
-    id: newId(),
-    notification_id: notificationId,
-    channel: r.delivery.channel,
-    address: r.delivery.address,
-    device_token_id: r.delivery.deviceTokenId,
-    status: 'PENDING',
-    priority,
-    rendered_title: r.title,
-    rendered_body: r.body,
-    sms_segments: r.delivery.channel === 'SMS' ? smsSegments(r.body) : null,
-    created_at: now,
-    updated_at: now,
-  }));
-  const outbox: OutboxMessage[] =
-    attempts.length === 0
-      ? []
-      : [
-          ...attempts.map((a) =>
-            deliveryRequestMessage(
-              deps.topics,
-              { attemptId: a.id, notificationId, recipientId: body.recipientId, channel: a.channel, priority, retryCount: 0 },
-              now,
-              input.scheduledFor ?? now,
-            ),
-          ),
-          {
-            topic: deps.topics.fannedOut,
-            key: body.recipientId,
-            payload: {
-              ...makeEvent<NotificationFannedOut>(
-                'notification.fanned-out',
-                {
-                  notificationId,
-                  recipientId: body.recipientId,
-                  kind: body.kind,
-                  status: status === 'SCHEDULED' ? 'SCHEDULED' : 'FANNED_OUT',
-                  attempts: attempts.map((a) => ({ attemptId: a.id, channel: a.channel })),
-                },
-                now,
-              ),
-            },
-            availableAt: now,
-          },
-        ];
-  return {
-    idempotencyKey: input.idempotencyKey,
-    notification: {
-      id: notificationId,
-      recipient_id: body.recipientId,
-      kind: body.kind,
-      title: body.title ?? null,
-      body: body.body ?? null,
-      template_key: body.templateKey ?? null,
-      payload: body.payload,
-      status,
-      suppression_reason: input.suppressionReason,
-      scheduled_for: input.scheduledFor,
-      idempotency_key: input.idempotencyKey,
-      created_at: now,
-      updated_at: now,
-    },
-    attempts,
-    outbox,
-    audit: {
-      action: `NOTIFICATION_${status === 'FANNED_OUT' ? 'ACCEPTED' : status}`,
-      details: {
-        kind: body.kind,
-        recipientId: body.recipientId,
-        channels: attempts.map((a) => a.channel),
-        ...(input.suppressionReason ? { suppressionReason: input.suppressionReason } : {}),
-        ...(input.scheduledFor ? { scheduledFor: input.scheduledFor.toISOString() } : {}),
-      },
-    },
-  };
 }

@@ -1,51 +1,9 @@
-import { insertOutboxRows, type Db } from '@hub/db';
-import { deliveryRequestMessage, type Topics } from '@hub/messaging';
+import { redriveDueRetries as redrive } from '@hub/attempts';
+import type { Db } from '@hub/db';
+import type { Topics } from '@hub/messaging';
 
-/**
- * Attempts waiting for their retry (PENDING with next_attempt_at due) get a fresh
- * `delivery.requested` at their current retry_count, and next_attempt_at is cleared in the same
- * transaction, so each due retry is announced exactly once even with several relays.
- */
-export async function redriveDueRetries(
-  deps: { db: Db; topics: Topics; clock: () => Date },
-  limit: number,
-): Promise<number> {
-  const now = deps.clock();
-  return deps.db.transaction().execute(async (tx) => {
-    const due = await tx
-      .selectFrom('delivery_attempts as a')
-      .innerJoin('notifications as n', 'n.id', 'a.notification_id')
-      .select(['a.id', 'a.notification_id', 'a.channel', 'a.priority', 'a.retry_count', 'n.recipient_id'])
-      .where('a.status', '=', 'PENDING')
-      .where('a.next_attempt_at', '<=', now)
-      .orderBy('a.next_attempt_at')
-      .limit(limit)
-      .forUpdate('a')
-      .skipLocked()
-      .execute();
-    if (due.length === 0) return 0;
-    await tx
-      .updateTable('delivery_attempts')
-      .set({ next_attempt_at: null, updated_at: now })
-      .where('id', 'in', due.map((a) => a.id))
-      .execute();
-    await insertOutboxRows(
-      tx,
-      due.map((a) =>
-        deliveryRequestMessage(
-          deps.topics,
-          {
-            attemptId: a.id,
-            notificationId: a.notification_id,
-            recipientId: a.recipient_id,
-            channel: a.channel,
-            priority: a.priority,
-            retryCount: a.retry_count,
-          },
-          now,
-        ),
-      ),
-    );
-    return due.length;
-  });
+/** One transaction of due-retry re-drive (see @hub/attempts redriveDueRetries); returns how many. */
+export async function redriveDueRetries(deps: { db: Db; topics: Topics; clock: () => Date }, limit: number): Promise<number> {
+  const ctx = { topics: deps.topics, now: deps.clock() };
+  return deps.db.transaction().execute((tx) => redrive(tx, ctx, limit));
 }
