@@ -59,7 +59,7 @@ describe('bulk dry run', () => {
   it('requires a reason for a bulk discard, even as a dry run', async () => {
     const res = await post('/dlq/bulk-discard', { channel: 'SMS' });
     expect(res.status).toBe(400);
-    expect(res.body.errors).toEqual([{ field: 'reason', message: 'required for a bulk discard' }]);
+    expect(res.body.errors).toEqual([{ field: 'body.reason', message: 'required for a bulk discard' }]);
     const ok = await post('/dlq/bulk-discard', { channel: 'SMS', reason: 'number ported' });
     expect(ok.status).toBe(200);
     expect(ok.body.mode).toBe('DRY_RUN');

@@ -183,18 +183,18 @@ describe('GET /dlq/search', () => {
 
   it('rejects bad filters with 400 naming the field', async () => {
     const cases: [string, string][] = [
-      ['from=yesterday', 'from'],
-      ['to=2026-13-45T00:00:00Z', 'to'],
-      ['from=2026-11-25T10:00:00', 'from'],
-      ['from=2026-11-25T12:00:00Z&to=2026-11-25T10:00:00Z', 'from'],
-      ['channel=FAX', 'channel'],
-      ['channel=email', 'channel'],
-      ['errorType=timeout', 'errorType'],
-      ['size=201', 'size'],
-      ['size=0', 'size'],
-      ['size=10000000', 'size'],
-      ['cursor=123', 'cursor'],
-      ['chanel=EMAIL', '(root)'],
+      ['from=yesterday', 'query.from'],
+      ['to=2026-13-45T00:00:00Z', 'query.to'],
+      ['from=2026-11-25T10:00:00', 'query.from'],
+      ['from=2026-11-25T12:00:00Z&to=2026-11-25T10:00:00Z', 'query.from'],
+      ['channel=FAX', 'query.channel'],
+      ['channel=email', 'query.channel'],
+      ['errorType=timeout', 'query.errorType'],
+      ['size=201', 'query.size'],
+      ['size=0', 'query.size'],
+      ['size=10000000', 'query.size'],
+      ['cursor=123', 'query.cursor'],
+      ['chanel=EMAIL', 'query'],
     ];
     for (const [query, field] of cases) {
       const res = await get(`/dlq/search?${query}`);

@@ -1,5 +1,6 @@
 export { AppError, badRequest, conflict, notFound, unauthorized } from './errors.ts';
-export { PROBLEM_CONTENT_TYPE, fieldErrors, notFoundHandler, problemHandler, type FieldError } from './problem.ts';
+export { PROBLEM_CONTENT_TYPE, notFoundHandler, problemHandler } from './problem.ts';
+export { fieldErrors, parseInput, type FieldError, type RequestPart } from './validation.ts';
 export { httpMetrics, opsRouter } from './ops.ts';
 export { listen, type RunningServer } from './server.ts';
 export { opsApp } from './ops-app.ts';

@@ -2,24 +2,9 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
 import { AppError } from './errors.ts';
+import { validationError } from './validation.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
-
-export interface FieldError {
-  field: string;
-  message: string;
-}
-
-/** Flattens a zod error into `[{field, message}]`, with `field` as a dotted path. */
-export function fieldErrors(error: ZodError, prefix?: string): FieldError[] {
-  return error.issues.map((issue) => {
-    const path = issue.path.map(String).join('.');
-    return {
-      field: [prefix, path].filter(Boolean).join('.') || '(root)',
-      message: issue.message,
-    };
-  });
-}
 
 /** Body-parser errors carry `type`; map them to client errors instead of 500s. */
 function bodyParserError(err: unknown): AppError | undefined {
@@ -52,7 +37,9 @@ function frameworkClientError(err: unknown): AppError | undefined {
 
 /**
  * The error middleware: AppError and zod errors become problem+json with their status; anything
- * else is logged and answered 500 INTERNAL_ERROR without internals (no stack, no SQL).
+ * else is logged and answered 500 INTERNAL_ERROR without internals (no stack, no SQL). Request
+ * input is validated with `parseInput`, which names the request part; a ZodError reaching this
+ * handler is a safety net and gets the same shape without the part (`invalid request`).
  */
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
@@ -60,12 +47,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       err instanceof AppError
         ? err
         : err instanceof ZodError
-          ? new AppError({
-              code: 'BAD_REQUEST',
-              status: 400,
-              message: 'request validation failed',
-              details: { errors: fieldErrors(err) },
-            })
+          ? validationError(err)
           : (bodyParserError(err) ?? frameworkClientError(err));
     const problem = known ?? new AppError({ code: 'INTERNAL_ERROR', status: 500, message: 'internal error' });
     if (!known) logger.error({ err, method: req.method, path: req.path }, 'unhandled request error');

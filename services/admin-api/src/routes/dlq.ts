@@ -1,5 +1,5 @@
 import express, { Router } from 'express';
-import { AppError, badRequest } from '@hub/http';
+import { AppError, parseInput } from '@hub/http';
 import type { AdminDeps } from '../deps.ts';
 import { guard } from '../access/guard.ts';
 import { AdminRateLimiter } from '../access/rate-limit.ts';
@@ -12,21 +12,16 @@ import { replayAttempt } from '../usecases/replay-attempt.ts';
 import { resolveFilter } from '../usecases/resolve-filter.ts';
 import { startBulkOperation } from '../usecases/start-bulk-operation.ts';
 import {
-  attemptIdSchema,
+  attemptParamsSchema,
   bulkBodySchema,
+  bulkDiscardBodySchema,
   discardBodySchema,
-  jobIdSchema,
+  jobParamsSchema,
   listQuerySchema,
   replayBodySchema,
   searchQuerySchema,
   statsQuerySchema,
 } from './schemas.ts';
-
-function idParam(schema: typeof attemptIdSchema, value: unknown, name: string): string {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw badRequest(`${name} must be a UUID`, { errors: [{ field: name, message: 'must be a UUID' }] });
-  return parsed.data;
-}
 
 /** The DLQ API under /api/v1/admin (SPEC §5). Every route: rate limit per IP × scope, then the token. */
 export function dlqRouter(deps: AdminDeps): Router {
@@ -39,52 +34,51 @@ export function dlqRouter(deps: AdminDeps): Router {
   const actor = deps.access.actor;
 
   router.get('/dlq', read, async (req, res) => {
-    const query = listQuerySchema.parse(req.query);
+    const query = parseInput(listQuerySchema, req.query, 'query');
     res.json(await listDlq(deps, { filter: {}, cursor: query.cursor, limit: query.limit }));
   });
 
   router.get('/dlq/search', read, async (req, res) => {
-    const query = searchQuerySchema.parse(req.query);
+    const query = parseInput(searchQuerySchema, req.query, 'query');
     const page = await listDlq(deps, { filter: resolveFilter(deps.topics, query), cursor: query.cursor, limit: query.size });
     res.json({ ...page, size: query.size });
   });
 
   router.get('/dlq/stats', read, async (req, res) => {
-    res.json(await getDlqStats(deps, statsQuerySchema.parse(req.query)));
+    res.json(await getDlqStats(deps, parseInput(statsQuerySchema, req.query, 'query')));
   });
 
   router.post('/dlq/bulk-replay', bulk, json, async (req, res) => {
-    const body = bulkBodySchema.parse(req.body ?? {});
+    const body = parseInput(bulkBodySchema, req.body ?? {}, 'body');
     const result = await startBulkOperation(deps, { operation: 'REPLAY', body, actor });
     res.status(result.mode === 'EXECUTING' ? 202 : 200).json(result);
   });
 
   router.post('/dlq/bulk-discard', bulk, json, async (req, res) => {
-    const body = bulkBodySchema.parse(req.body ?? {});
-    if (!body.reason) {
-      throw badRequest('a bulk discard needs a reason', { errors: [{ field: 'reason', message: 'required for a bulk discard' }] });
-    }
+    const body = parseInput(bulkDiscardBodySchema, req.body ?? {}, 'body');
     const result = await startBulkOperation(deps, { operation: 'DISCARD', body, actor });
     res.status(result.mode === 'EXECUTING' ? 202 : 200).json(result);
   });
 
   router.get('/dlq/bulk-jobs/:jobId', read, async (req, res) => {
-    res.json(await getBulkJob(deps, idParam(jobIdSchema, req.params.jobId, 'jobId')));
+    const { jobId } = parseInput(jobParamsSchema, req.params, 'params');
+    res.json(await getBulkJob(deps, jobId));
   });
 
   router.get('/dlq/:attemptId', read, async (req, res) => {
-    res.json(await getDlqAttempt(deps, idParam(attemptIdSchema, req.params.attemptId, 'attemptId')));
+    const { attemptId } = parseInput(attemptParamsSchema, req.params, 'params');
+    res.json(await getDlqAttempt(deps, attemptId));
   });
 
   router.post('/dlq/:attemptId/replay', write, json, async (req, res) => {
-    const attemptId = idParam(attemptIdSchema, req.params.attemptId, 'attemptId');
-    const body = replayBodySchema.parse(req.body ?? {});
+    const { attemptId } = parseInput(attemptParamsSchema, req.params, 'params');
+    const body = parseInput(replayBodySchema, req.body ?? {}, 'body');
     res.json(await replayAttempt(deps, { attemptId, actor, reason: body.reason }));
   });
 
   router.post('/dlq/:attemptId/discard', write, json, async (req, res) => {
-    const attemptId = idParam(attemptIdSchema, req.params.attemptId, 'attemptId');
-    const body = discardBodySchema.parse(req.body ?? {});
+    const { attemptId } = parseInput(attemptParamsSchema, req.params, 'params');
+    const body = parseInput(discardBodySchema, req.body ?? {}, 'body');
     res.json(await discardAttempt(deps, { attemptId, actor, reason: body.reason }));
   });
 

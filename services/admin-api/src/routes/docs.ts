@@ -3,10 +3,11 @@ import { z } from 'zod';
 import { CHANNELS, ATTEMPT_STATUSES } from '@hub/domain';
 import { openApiDocument, openApiRoutes, type OpenApiResponse } from '@hub/http';
 import {
-  attemptIdSchema,
+  attemptParamsSchema,
   bulkBodySchema,
+  bulkDiscardBodySchema,
   discardBodySchema,
-  jobIdSchema,
+  jobParamsSchema,
   listQuerySchema,
   replayBodySchema,
   searchQuerySchema,
@@ -72,7 +73,6 @@ const guarded: Record<number, OpenApiResponse> = {
   401: { description: 'UNAUTHORIZED_ADMIN: missing or wrong X-Admin-Token (or none configured)' },
   429: { description: 'RATE_LIMIT_EXCEEDED: per IP × scope limit; see Retry-After' },
 };
-const attemptParams = z.object({ attemptId: attemptIdSchema });
 const tags = ['DLQ'];
 const security = ['adminToken'];
 
@@ -104,33 +104,33 @@ export function adminOpenApiDocument(): Record<string, unknown> {
         responses: { 200: { description: 'dry run', schema: dryRun }, 202: { description: 'job started', schema: executing }, 400: { description: 'bad filter' }, ...guarded },
       },
       {
-        method: 'post', path: '/dlq/bulk-discard', summary: 'Discard every matching DLQ entry (dry run unless confirm: true; reason required)', tags, security, body: bulkBodySchema,
+        method: 'post', path: '/dlq/bulk-discard', summary: 'Discard every matching DLQ entry (dry run unless confirm: true; reason required)', tags, security, body: bulkDiscardBodySchema,
         responses: { 200: { description: 'dry run', schema: dryRun }, 202: { description: 'job started', schema: executing }, 400: { description: 'bad filter or no reason' }, ...guarded },
       },
       {
-        method: 'get', path: '/dlq/bulk-jobs/:jobId', summary: 'Progress of a bulk job', tags, security, params: z.object({ jobId: jobIdSchema }),
+        method: 'get', path: '/dlq/bulk-jobs/:jobId', summary: 'Progress of a bulk job', tags, security, params: jobParamsSchema,
         responses: { 200: { description: 'the job', schema: job }, 400: { description: 'malformed id' }, 404: { description: 'BULK_JOB_NOT_FOUND' }, ...guarded },
       },
       {
-        method: 'get', path: '/dlq/:attemptId', summary: 'One attempt (any state) with masked address and expected topic', tags, security, params: attemptParams,
+        method: 'get', path: '/dlq/:attemptId', summary: 'One attempt (any state) with masked address and expected topic', tags, security, params: attemptParamsSchema,
         responses: { 200: { description: 'the attempt', schema: detail }, 400: { description: 'malformed id' }, 404: { description: 'ATTEMPT_NOT_FOUND' }, ...guarded },
       },
       {
-        method: 'post', path: '/dlq/:attemptId/replay', summary: 'EXHAUSTED → PENDING, retry 0, published again', tags, security, params: attemptParams, body: replayBodySchema,
+        method: 'post', path: '/dlq/:attemptId/replay', summary: 'EXHAUSTED → PENDING, retry 0, published again', tags, security, params: attemptParamsSchema, body: replayBodySchema,
         responses: {
           200: { description: 'replayed' }, 400: { description: 'malformed id or body' }, 404: { description: 'ATTEMPT_NOT_FOUND' },
           409: { description: 'ILLEGAL_DLQ_OPERATION: not EXHAUSTED' }, ...guarded,
         },
       },
       {
-        method: 'post', path: '/dlq/:attemptId/discard', summary: 'EXHAUSTED → PERMANENTLY_FAILED', tags, security, params: attemptParams, body: discardBodySchema,
+        method: 'post', path: '/dlq/:attemptId/discard', summary: 'EXHAUSTED → PERMANENTLY_FAILED', tags, security, params: attemptParamsSchema, body: discardBodySchema,
         responses: {
           200: { description: 'discarded' }, 400: { description: 'malformed id or body' }, 404: { description: 'ATTEMPT_NOT_FOUND' },
           409: { description: 'ILLEGAL_DLQ_OPERATION: not EXHAUSTED' }, ...guarded,
         },
       },
       {
-        method: 'delete', path: '/dlq/:attemptId', summary: 'Always refused: the audit trail keeps every attempt', tags, security, params: attemptParams,
+        method: 'delete', path: '/dlq/:attemptId', summary: 'Always refused: the audit trail keeps every attempt', tags, security, params: attemptParamsSchema,
         responses: { 405: { description: 'HARD_DELETE_NOT_SUPPORTED' }, ...guarded },
       },
     ],

@@ -70,12 +70,24 @@ export const discardBodySchema = z
 
 export const replayBodySchema = discardBodySchema;
 
-export const bulkBodySchema = z
+const bulkFields = {
+  ...filterFields,
+  // Anything but literally true is a dry run: a forgotten or misspelled flag never executes.
+  confirm: z.boolean().optional(),
+  reason: z.string().trim().min(1).max(1000).optional(),
+};
+
+export const bulkBodySchema = z.object(bulkFields).strict().refine(fromNotAfterTo, fromNotAfterToIssue);
+
+// Discarding cannot be undone: the audit trail must say why, even for a dry run.
+export const bulkDiscardBodySchema = z
   .object({
-    ...filterFields,
-    // Anything but literally true is a dry run: a forgotten or misspelled flag never executes.
-    confirm: z.boolean().optional(),
-    reason: z.string().trim().min(1).max(1000).optional(),
+    ...bulkFields,
+    reason: z
+      .string({ error: (issue) => (issue.input === undefined ? 'required for a bulk discard' : undefined) })
+      .trim()
+      .min(1)
+      .max(1000),
   })
   .strict()
   .refine(fromNotAfterTo, fromNotAfterToIssue);
@@ -83,3 +95,7 @@ export const bulkBodySchema = z
 export type BulkBody = z.infer<typeof bulkBodySchema>;
 
 export const jobIdSchema = z.uuid({ message: 'must be a UUID' });
+
+export const attemptParamsSchema = z.object({ attemptId: attemptIdSchema });
+
+export const jobParamsSchema = z.object({ jobId: jobIdSchema });

@@ -16,13 +16,13 @@ export async function getDlqStats(
 ) {
   const to = input.to ?? (input.from ? new Date(Math.max(deps.clock().getTime(), input.from.getTime())) : deps.clock());
   const from = input.from ?? new Date(to.getTime() - DEFAULT_RANGE_MS);
-  if (from > to) throw badRequest('from must not be after to', { errors: [{ field: 'from', message: 'from must not be after to' }] });
+  if (from > to) throw badRequest('from must not be after to', { errors: [{ field: 'query.from', message: 'from must not be after to' }] });
   const bucketMs = input.bucket.seconds * 1000;
   const firstBucket = Math.floor(from.getTime() / bucketMs) * bucketMs;
   const bucketCount = Math.max(1, Math.ceil((to.getTime() - firstBucket) / bucketMs));
   if (bucketCount > MAX_BUCKETS) {
     throw badRequest(`range and bucket give ${bucketCount} buckets; at most ${MAX_BUCKETS}`, {
-      errors: [{ field: 'bucket', message: `too small for this range (max ${MAX_BUCKETS} buckets)` }],
+      errors: [{ field: 'query.bucket', message: `too small for this range (max ${MAX_BUCKETS} buckets)` }],
     });
   }
   const stats = await dlqStats(deps.db, { from, to, bucketSeconds: input.bucket.seconds });

@@ -1,9 +1,8 @@
 import express, { Router } from 'express';
-import { AppError, badRequest } from '@hub/http';
+import { AppError, badRequest, parseInput } from '@hub/http';
 import type { Deps } from '../deps.ts';
 import { ackBody, ackParams } from '../schemas.ts';
 import { ackDelivery } from '../usecases/ack-delivery.ts';
-import { parseInput } from '../validation.ts';
 import { verifyWebhook } from '../webhook-signature.ts';
 
 export function deliveryRoutes(deps: Deps): Router {

@@ -1,9 +1,9 @@
 import { Router } from 'express';
+import { parseInput } from '@hub/http';
 import type { Deps } from '../deps.ts';
 import { idParams, registerDeviceBody } from '../schemas.ts';
 import { registerDevice } from '../usecases/register-device.ts';
 import { unregisterDevice } from '../usecases/unregister-device.ts';
-import { parseInput } from '../validation.ts';
 
 export function deviceRoutes(deps: Deps): Router {
   const router = Router();

@@ -1,10 +1,10 @@
 import { Router } from 'express';
+import { parseInput } from '@hub/http';
 import type { Deps } from '../deps.ts';
 import { historyQuery, idParams, idempotencyHeaders, sendNotificationBody } from '../schemas.ts';
 import { getNotification } from '../usecases/get-notification.ts';
 import { listHistory } from '../usecases/list-history.ts';
 import { sendNotification } from '../usecases/send-notification.ts';
-import { parseInput } from '../validation.ts';
 
 export function notificationRoutes(deps: Deps): Router {
   const router = Router();

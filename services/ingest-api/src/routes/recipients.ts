@@ -1,10 +1,10 @@
 import { Router } from 'express';
+import { parseInput } from '@hub/http';
 import type { Deps } from '../deps.ts';
 import { preferencesParams, putPreferencesBody, putRecipientBody, recipientParams } from '../schemas.ts';
 import { getRecipient } from '../usecases/get-recipient.ts';
 import { getPreferences, updatePreferences } from '../usecases/preferences.ts';
 import { putRecipient } from '../usecases/put-recipient.ts';
-import { parseInput } from '../validation.ts';
 
 export function recipientRoutes(deps: Deps): Router {
   const router = Router();

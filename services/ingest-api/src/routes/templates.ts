@@ -1,9 +1,9 @@
 import { Router } from 'express';
+import { parseInput } from '@hub/http';
 import type { Deps } from '../deps.ts';
 import { createTemplateBody, listTemplatesQuery } from '../schemas.ts';
 import { createTemplate } from '../usecases/create-template.ts';
 import { listTemplates } from '../usecases/list-templates.ts';
-import { parseInput } from '../validation.ts';
 
 export function templateRoutes(deps: Deps): Router {
   const router = Router();
