@@ -10,6 +10,9 @@ export type { AdminDeps } from './deps.ts';
 export function createApp(deps: AdminDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Only the API: its handlers always end their response (res.json or the problem handler),
+  // whereas an aborted static download of /docs may never call res.end.
+  if (deps.inFlight) app.use('/api/v1/admin', deps.inFlight.middleware());
   // Rate limiting keys on the socket address (or the configured trusted proxy hop); Express's
   // own `trust proxy` stays off so nothing else believes a client-sent X-Forwarded-For.
   app.set('trust proxy', false);

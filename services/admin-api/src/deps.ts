@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Db } from '@hub/db';
+import type { InFlightRequests } from '@hub/http';
 import type { Topics } from '@hub/messaging';
 import type { Readiness, Registry } from '@hub/observability';
 import type { AdminMetrics } from './metrics.ts';
@@ -23,4 +24,6 @@ export interface AdminDeps {
     rateLimitPerMinute: number;
     trustedProxyHops: number;
   };
+  /** When given, every API request is counted so shutdown can wait for running handlers. */
+  inFlight?: InFlightRequests;
 }

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { loadConfigOrExit } from '@hub/config';
 import { createDb, pingDb } from '@hub/db';
-import { listen } from '@hub/http';
+import { InFlightRequests, listen } from '@hub/http';
 import { createTopics } from '@hub/messaging';
 import { createServiceRuntime } from '@hub/observability';
 import { actorOf } from './access/token.ts';
@@ -26,6 +26,7 @@ readiness
 shutdown.register('close postgres', () => database.close());
 shutdown.register('close redis', async () => void (await redis.quit()));
 
+const inFlight = new InFlightRequests();
 const deps = {
   ...runtime,
   db: database.db,
@@ -39,6 +40,7 @@ const deps = {
     rateLimitPerMinute: config.ADMIN_RATE_LIMIT_PER_MINUTE,
     trustedProxyHops: config.TRUSTED_PROXY_HOPS,
   },
+  inFlight,
 };
 
 const runner = new BulkJobRunner(deps, {
@@ -55,7 +57,9 @@ shutdown.register('stop bulk job runner', () => runner.stop());
 const server = await listen(createApp(deps), config.PORT);
 shutdown.register('stop http', async () => {
   readiness.markShuttingDown();
-  await server.close();
+  // Handlers of callers that hung up hold no connection but still use Redis and Postgres,
+  // which are closed next: wait for them too.
+  await Promise.all([server.close(), inFlight.idle()]);
 });
 shutdown.listen(process);
 logger.info({ port: server.port, runner: runner.owner }, 'admin-api listening');

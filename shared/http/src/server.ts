@@ -1,19 +1,44 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { RequestListener } from 'node:http';
 
 export interface RunningServer {
   server: Server;
   port: number;
-  /** Stops accepting connections, lets in-flight requests finish, then closes idle sockets. */
+  /**
+   * Stops accepting connections, closes idle ones, lets in-flight requests finish and closes
+   * their connections after the response; resolves once no connection is left.
+   */
   close: () => Promise<void>;
+}
+
+/**
+ * Makes this response the last on its keep-alive connection: `Connection: close` if its headers
+ * are not out yet, else the socket is ended after it. Otherwise a connection busy when the server
+ * closes turns idle after its response and stays open until the client hangs up (up to the
+ * keep-alive timeout), and `server.close()` waits for it.
+ */
+function lastOnConnection(res: ServerResponse): void {
+  if (!res.headersSent) {
+    res.setHeader('Connection', 'close');
+    return;
+  }
+  const socket = res.socket;
+  res.once('finish', () => socket?.end());
 }
 
 /** Listens on `port` (0 = any free port) and resolves once bound. */
 export async function listen(app: RequestListener, port: number, host = '0.0.0.0'): Promise<RunningServer> {
-  const server = createServer(app);
+  const server = createServer();
   // Keep-alive longer than typical load balancer idle timeouts avoids 502s on reused sockets.
   server.keepAliveTimeout = 65_000;
+  let closing = false;
+  const open = new Set<ServerResponse>();
+  server.on('request', (_req, res: ServerResponse) => {
+    if (closing) lastOnConnection(res);
+    open.add(res);
+    res.once('close', () => open.delete(res));
+  });
+  server.on('request', app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -26,8 +51,10 @@ export async function listen(app: RequestListener, port: number, host = '0.0.0.0
     port: (server.address() as AddressInfo).port,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        closing = true;
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeIdleConnections();
+        for (const res of open) lastOnConnection(res);
       }),
   };
 }
