@@ -1,12 +1,12 @@
 /**
  * The one error type the HTTP edge turns into problem+json. `code` is stable and documented
- * (SPEC §3), `status` is the HTTP status, `retriable` tells a caller whether the same request
- * may succeed later.
+ * (SPEC §3), `status` is the HTTP status; `details` become extra members of the body and
+ * `headers` response headers (e.g. `Retry-After`, which is how a caller learns that the same
+ * request may succeed later).
  */
 export class AppError extends Error {
   readonly code: string;
   readonly status: number;
-  readonly retriable: boolean;
   readonly details: Record<string, unknown> | undefined;
   readonly headers: Record<string, string> | undefined;
 
@@ -14,7 +14,6 @@ export class AppError extends Error {
     code: string;
     status: number;
     message: string;
-    retriable?: boolean;
     details?: Record<string, unknown>;
     headers?: Record<string, string>;
     cause?: unknown;
@@ -23,7 +22,6 @@ export class AppError extends Error {
     this.name = 'AppError';
     this.code = options.code;
     this.status = options.status;
-    this.retriable = options.retriable ?? false;
     this.details = options.details;
     this.headers = options.headers;
   }

@@ -27,7 +27,7 @@ export function guard(deps: GuardDeps, scope: Scope): RequestHandler {
       decision = await deps.rateLimiter.take(scope, ip);
     } catch (err) {
       log.error({ err, scope }, 'rate limiter unavailable, denying');
-      next(new AppError({ code: 'SERVICE_UNAVAILABLE', status: 503, message: 'rate limiter unavailable', retriable: true, cause: err }));
+      next(new AppError({ code: 'SERVICE_UNAVAILABLE', status: 503, message: 'rate limiter unavailable', cause: err }));
       return;
     }
     if (!decision.allowed) {
@@ -39,7 +39,6 @@ export function guard(deps: GuardDeps, scope: Scope): RequestHandler {
           code: 'RATE_LIMIT_EXCEEDED',
           status: 429,
           message: `too many ${scope} requests; retry in ${seconds} s`,
-          retriable: true,
           headers: { 'Retry-After': String(seconds) },
           details: { retryAfterMillis: decision.retryAfterMs },
         }),
