@@ -1,5 +1,4 @@
 import type { Redis } from 'ioredis';
-import { ensureScript } from './redis-script.ts';
 
 const key = (idempotencyKey: string) => `idem:${idempotencyKey}`;
 
@@ -20,29 +19,45 @@ export async function claimIdempotencyKey(redis: Redis, idempotencyKey: string, 
 }
 
 // Only the request that claimed the key may release it (compare-and-delete).
-const releaseScript = ensureScript(`
+const RELEASE_LUA = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
-`);
+`;
+
+// Replace the owner only if it is still the one we saw (another request may have taken over).
+const TAKE_OVER_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[3]))
+  return 1
+end
+return 0
+`;
+
+/** The scripts as commands of the client: EVALSHA, EVAL after NOSCRIPT, keys with the client's keyPrefix. */
+interface IdempotencyCommands {
+  releaseIdempotencyKeyScript(key: string, owner: string): Promise<number>;
+  takeOverIdempotencyKeyScript(key: string, abandoned: string, owner: string, ttlSeconds: number): Promise<number>;
+}
+
+/** Defines the commands on this client the first time (definitions are per client); no I/O. */
+function withIdempotencyCommands(redis: Redis): Redis & IdempotencyCommands {
+  const client = redis as Redis & Partial<IdempotencyCommands>;
+  if (!client.releaseIdempotencyKeyScript) {
+    redis.defineCommand('releaseIdempotencyKeyScript', { numberOfKeys: 1, lua: RELEASE_LUA });
+    redis.defineCommand('takeOverIdempotencyKeyScript', { numberOfKeys: 1, lua: TAKE_OVER_LUA });
+  }
+  return client as Redis & IdempotencyCommands;
+}
 
 /** Frees the key after the request failed before commit, so the caller can retry. */
 export async function releaseIdempotencyKey(redis: Redis, idempotencyKey: string, notificationId: string): Promise<void> {
-  await releaseScript(redis, [key(idempotencyKey)], [notificationId]);
+  await withIdempotencyCommands(redis).releaseIdempotencyKeyScript(key(idempotencyKey), notificationId);
 }
 
 /** Points the key at the notification Postgres says owns it (after Redis lost it). */
 export async function rememberIdempotencyKey(redis: Redis, idempotencyKey: string, notificationId: string, ttlSeconds: number): Promise<void> {
   await redis.set(key(idempotencyKey), notificationId, 'EX', ttlSeconds);
 }
-
-// Replace the owner only if it is still the one we saw (another request may have taken over).
-const takeOverScript = ensureScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[3]))
-  return 1
-end
-return 0
-`);
 
 /** Moves a key from an abandoned claimer to this request; false if someone else got there first. */
 export async function takeOverIdempotencyKey(
@@ -52,7 +67,8 @@ export async function takeOverIdempotencyKey(
   notificationId: string,
   ttlSeconds: number,
 ): Promise<boolean> {
-  return (await takeOverScript(redis, [key(idempotencyKey)], [abandonedId, notificationId, ttlSeconds])) === 1;
+  const moved = await withIdempotencyCommands(redis).takeOverIdempotencyKeyScript(key(idempotencyKey), abandonedId, notificationId, ttlSeconds);
+  return moved === 1;
 }
 
 /** Milliseconds since the epoch encoded in a UUIDv7 (its first 48 bits); NaN for other values. */

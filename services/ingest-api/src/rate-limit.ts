@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 import type { Channel } from '@hub/domain';
-import { ensureScript } from './redis-script.ts';
 
 /**
  * Sliding-window log per recipient × channel, all-or-nothing across the keys of one request:
@@ -30,7 +29,20 @@ end
 return {0, 0}
 `;
 
-const run = ensureScript(RATE_LIMIT_LUA);
+/**
+ * The script as a command of the client (EVALSHA, EVAL after NOSCRIPT, keys with the client's
+ * keyPrefix). The number of keys varies per request, so it comes first, as with EVAL.
+ */
+interface RateLimitCommands {
+  rateLimitScript(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<[index: number, retryAfterMs: number]>;
+}
+
+/** Defines the command on this client the first time (definitions are per client); no I/O. */
+function withRateLimitCommand(redis: Redis): Redis & RateLimitCommands {
+  const client = redis as Redis & Partial<RateLimitCommands>;
+  if (!client.rateLimitScript) redis.defineCommand('rateLimitScript', { lua: RATE_LIMIT_LUA });
+  return client as Redis & RateLimitCommands;
+}
 
 export type RateLimitResult = { allowed: true } | { allowed: false; channel: Channel; retryAfterMs: number };
 
@@ -41,11 +53,14 @@ export async function consumeRateLimit(
   input: { recipientId: string; channels: Channel[]; limits: Record<Channel, number>; windowMs: number; now: Date; member: string },
 ): Promise<RateLimitResult> {
   if (input.channels.length === 0) return { allowed: true };
-  const [index, retry] = (await run(
-    redis,
-    input.channels.map((c) => key(input.recipientId, c)),
-    [input.now.getTime(), input.windowMs, input.member, ...input.channels.map((c) => input.limits[c])],
-  )) as [number, number];
+  const [index, retry] = await withRateLimitCommand(redis).rateLimitScript(
+    input.channels.length,
+    ...input.channels.map((c) => key(input.recipientId, c)),
+    input.now.getTime(),
+    input.windowMs,
+    input.member,
+    ...input.channels.map((c) => input.limits[c]),
+  );
   if (index === 0) return { allowed: true };
   return { allowed: false, channel: input.channels[index - 1]!, retryAfterMs: retry };
 }

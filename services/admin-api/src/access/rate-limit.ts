@@ -17,6 +17,18 @@ end
 return {count, ttl}
 `;
 
+/** The script as a command of the client: EVALSHA, EVAL after NOSCRIPT, the key with the client's keyPrefix. */
+interface RateLimitCommands {
+  adminRateLimitScript(key: string, windowMs: number): Promise<[count: number, ttlMs: number]>;
+}
+
+/** Defines the command on this client the first time (definitions are per client); no I/O. */
+function withRateLimitCommand(redis: Redis): Redis & RateLimitCommands {
+  const client = redis as Redis & Partial<RateLimitCommands>;
+  if (!client.adminRateLimitScript) redis.defineCommand('adminRateLimitScript', { numberOfKeys: 1, lua: SCRIPT });
+  return client as Redis & RateLimitCommands;
+}
+
 export interface RateDecision {
   allowed: boolean;
   /** Milliseconds until the window resets (meaningful when denied). */
@@ -25,21 +37,18 @@ export interface RateDecision {
 
 /** Per caller IP × scope request budget, kept in Redis so every replica shares it. */
 export class AdminRateLimiter {
-  private readonly redis: Redis;
+  private readonly redis: Redis & RateLimitCommands;
   private readonly limit: number;
   private readonly windowMs: number;
 
   constructor(redis: Redis, options: { limit: number; windowMs?: number }) {
-    this.redis = redis;
+    this.redis = withRateLimitCommand(redis);
     this.limit = options.limit;
     this.windowMs = options.windowMs ?? 60_000;
   }
 
   async take(scope: Scope, ip: string): Promise<RateDecision> {
-    const [count, ttl] = (await this.redis.eval(SCRIPT, 1, `admin:rl:${scope}:${ip}`, String(this.windowMs))) as [
-      number,
-      number,
-    ];
+    const [count, ttl] = await this.redis.adminRateLimitScript(`admin:rl:${scope}:${ip}`, this.windowMs);
     return { allowed: count <= this.limit, retryAfterMs: Math.max(ttl, 1) };
   }
 }
