@@ -1,4 +1,4 @@
-import { KINDS, MANDATORY_KINDS, effectivePreferences, minutesOfDay, type Kind } from '@hub/domain';
+import { DEFAULT_QUIET_HOURS, KINDS, MANDATORY_KINDS, effectivePreferences, minutesOfDay, type Kind } from '@hub/domain';
 import type { DbOrTx, RecipientPreferences } from '@hub/db';
 import { badRequest, notFound } from '@hub/http';
 import type { Deps } from '../deps.ts';
@@ -21,7 +21,11 @@ function view(recipientId: string, row: Pick<RecipientPreferences, 'quiet_hours_
   return {
     recipientId,
     kinds,
-    quietHours: { enabled: effective.quietHours !== null, start: row?.quiet_start ?? '22:00', end: row?.quiet_end ?? '08:00' },
+    quietHours: {
+      enabled: effective.quietHours !== null,
+      start: row?.quiet_start ?? DEFAULT_QUIET_HOURS.start,
+      end: row?.quiet_end ?? DEFAULT_QUIET_HOURS.end,
+    },
     timezone: effective.timezone,
   };
 }
@@ -54,8 +58,8 @@ export async function updatePreferences(deps: Pick<Deps, 'db' | 'clock'>, input:
     const current = await tx.selectFrom('recipient_preferences').selectAll().where('recipient_id', '=', input.recipientId).executeTakeFirst();
     const next = {
       quiet_hours_enabled: current?.quiet_hours_enabled ?? true,
-      quiet_start: change.quietStart ?? current?.quiet_start ?? '22:00',
-      quiet_end: change.quietEnd ?? current?.quiet_end ?? '08:00',
+      quiet_start: change.quietStart ?? current?.quiet_start ?? DEFAULT_QUIET_HOURS.start,
+      quiet_end: change.quietEnd ?? current?.quiet_end ?? DEFAULT_QUIET_HOURS.end,
       timezone: change.timezone === undefined ? (current?.timezone ?? null) : change.timezone,
       kinds: { ...current?.kinds },
     };
