@@ -216,7 +216,7 @@ async function benchDispatcher(
     topics,
     vendor: new ProtectedVendor(
       new MockVendor({ channel, latencyMs: options.latencyMs, failureMix: { transient: 0, permanent: 0, invalid_recipient: 0 } }),
-      { attempts: 3, timeoutMs: 5_000, ratePerSecond: 0, breaker: { errorThresholdPercentage: 50, volumeThreshold: 20, resetTimeoutMs: 10_000 } },
+      { attempts: 3, timeoutMs: 5_000, breaker: { errorThresholdPercentage: 50, volumeThreshold: 20, resetTimeoutMs: 10_000 } },
     ),
     logger,
     registry: createMetricsRegistry('bench-dispatcher'),

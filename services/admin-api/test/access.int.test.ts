@@ -146,7 +146,8 @@ describe('without Redis', () => {
     const res = await request(createApp(deps)).get('/api/v1/admin/dlq').set('X-Admin-Token', TOKEN);
     expect(res.status).toBe(503);
     expect(res.headers['content-type']).toContain('application/problem+json');
-    expect(res.body.code).toBe('SERVICE_UNAVAILABLE');
+    expect(res.body.code).toBe('UNAVAILABLE');
+    expect(res.headers['retry-after']).toBe('1');
     down.disconnect();
   });
 });

@@ -8,6 +8,11 @@ const optionalSecret = z
   // An empty value is "not configured": that vendor's callbacks are refused (fail closed).
   .transform((v) => (v && v.length > 0 ? v : undefined));
 
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v && v.length > 0 ? v : undefined));
+
 const optionalUrl = z
   .string()
   .optional()
@@ -32,6 +37,13 @@ export const ingestConfigSchema = z.object({
   // Sliding window the limits above count over.
   RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
   ...idempotencyEnv,
+  // How long a request's pending claim of its Idempotency-Key lives in Redis: longer than any
+  // request takes. A request that dies before it commits (SIGKILL) blocks its key this long at
+  // most; a retry meanwhile gets 409 REQUEST_IN_PROGRESS with Retry-After.
+  IDEMPOTENCY_CLAIM_TTL_MS: positiveInt(10_000),
+  // How long a request whose key another request holds waits for that one's outcome before it
+  // answers 409 REQUEST_IN_PROGRESS (SPEC §3: up to 2 s).
+  IDEMPOTENCY_WAIT_MS: positiveInt(2_000),
   // Locale tried when a template does not exist in the recipient's locale.
   DEFAULT_LOCALE: z
     .string()
@@ -55,12 +67,28 @@ export const ingestConfigSchema = z.object({
   // Accepted clock skew of a callback's timestamp, and how long a signature is remembered to
   // reject replays (SPEC §3: 300 000 ms).
   WEBHOOK_TOLERANCE_MS: positiveInt(300_000),
-  // When set, /notifications, /templates and /recipients require a Bearer JWT verified against
-  // this JWKS (keys are fetched and cached by jose). Unset = no caller authentication.
+  // When set, every route of the public API (/notifications, /templates, /recipients, /devices,
+  // /users/*/preferences) requires a Bearer JWT verified against this JWKS, and callers see only
+  // their own data (ADR 0021). Vendor receipts (signed on their own), /healthz, /readyz,
+  // /metrics, /openapi.json and /docs stay open. Unset = no caller authentication, no scoping.
   INGEST_JWKS_URL: optionalUrl,
-  // Optional claims the JWT must carry when INGEST_JWKS_URL is set.
-  INGEST_JWT_ISSUER: z.string().optional(),
-  INGEST_JWT_AUDIENCE: z.string().optional(),
+  // The `iss` every token must carry. An issuer signs tokens for every API registered with it,
+  // so an issuer requires INGEST_JWT_AUDIENCE too: without one, a token minted for another API
+  // of the same identity provider would be accepted here.
+  INGEST_JWT_ISSUER: optionalText,
+  // The `aud` every token must carry: this API's identifier at the identity provider.
+  INGEST_JWT_AUDIENCE: optionalText,
+  // How long fetching the JWKS may take before the request is answered 503 UNAVAILABLE. Keys are
+  // cached (10 min), so only a cold start, a key rotation or a refresh waits on it.
+  INGEST_JWKS_TIMEOUT_MS: positiveInt(5_000),
+}).superRefine((config, ctx) => {
+  if (config.INGEST_JWT_ISSUER !== undefined && config.INGEST_JWT_AUDIENCE === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['INGEST_JWT_AUDIENCE'], message: 'required when INGEST_JWT_ISSUER is set (else tokens of any API of that issuer are accepted)' });
+  }
+  // Claims to check without keys to check them with would look like authentication and be none.
+  if (config.INGEST_JWKS_URL === undefined && (config.INGEST_JWT_ISSUER !== undefined || config.INGEST_JWT_AUDIENCE !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['INGEST_JWKS_URL'], message: 'required when INGEST_JWT_ISSUER or INGEST_JWT_AUDIENCE is set' });
+  }
 });
 
 export type IngestConfig = z.infer<typeof ingestConfigSchema>;

@@ -29,7 +29,7 @@ shutdown.register('stop http', async () => {
   readiness.markShuttingDown();
   // Handlers of callers that hung up hold no connection but still use Redis and Postgres,
   // which are closed next: wait for them too.
-  await Promise.all([server.close(), inFlight.idle()]);
+  await Promise.all([server.close({ drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS }), inFlight.idle()]);
 });
 shutdown.listen(process);
 logger.info({ port: server.port }, 'ingest-api listening');

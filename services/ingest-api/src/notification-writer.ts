@@ -77,9 +77,24 @@ export class NotificationWriter {
     }
   }
 
+  /**
+   * The next batch: writes from the head of the queue up to the first that must go alone, but
+   * never two with the same key. Such a pair would always conflict with itself and, its key
+   * "won", be retried together forever; the second waits for a later batch instead.
+   */
   private takeBatch(): Pending[] {
     const batch: Pending[] = [];
-    while (batch.length < this.maxBatch && this.queue.length > 0 && !this.queue[0]!.alone) batch.push(this.queue.shift()!);
+    const keys = new Set<string>();
+    for (let i = 0; i < this.queue.length && batch.length < this.maxBatch && !this.queue[i]!.alone; ) {
+      const pending = this.queue[i]!;
+      if (keys.has(pending.write.idempotencyKey)) {
+        i++;
+        continue;
+      }
+      keys.add(pending.write.idempotencyKey);
+      batch.push(pending);
+      this.queue.splice(i, 1);
+    }
     return batch;
   }
 

@@ -4,14 +4,16 @@ import type { Channel } from '@hub/domain';
 /**
  * Sliding-window log per recipient × channel, all-or-nothing across the keys of one request:
  * every key is checked first, and only if all have room is the request recorded in all of
- * them. Denied → `{denied index (1-based), ms until the oldest entry of that key leaves the
- * window}`; nothing is recorded. One script = atomic: concurrent requests cannot both take the
- * last slot. ARGV: now (ms), window (ms), member, then one limit per key.
+ * them. Denied → `{index (1-based) of the key with the LONGEST wait, ms until that key has
+ * room}`, so Retry-After is when the whole request may pass, not just its first denial; nothing
+ * is recorded. One script = atomic: concurrent requests cannot both take the last slot. ARGV:
+ * now (ms), window (ms), member, then one limit per key.
  */
 const RATE_LIMIT_LUA = `
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local member = ARGV[3]
+local denied, longest = 0, 0
 for i, key in ipairs(KEYS) do
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
   if redis.call('ZCARD', key) >= tonumber(ARGV[3 + i]) then
@@ -19,9 +21,10 @@ for i, key in ipairs(KEYS) do
     local retry = window
     if oldest[2] then retry = tonumber(oldest[2]) + window - now end
     if retry < 1 then retry = 1 end
-    return {i, retry}
+    if retry > longest then denied, longest = i, retry end
   end
 end
+if denied > 0 then return {denied, longest} end
 for _, key in ipairs(KEYS) do
   redis.call('ZADD', key, now, member)
   redis.call('PEXPIRE', key, window)
@@ -46,7 +49,11 @@ function withRateLimitCommand(redis: Redis): Redis & RateLimitCommands {
 
 export type RateLimitResult = { allowed: true } | { allowed: false; channel: Channel; retryAfterMs: number };
 
-const key = (recipientId: string, channel: Channel) => `rl:${channel}:${recipientId}`;
+/**
+ * One key per recipient × channel. The recipient is the key's hash tag (`{…}`): every key of one
+ * request lands in the same Redis Cluster slot, as a multi-key script needs (no CROSSSLOT).
+ */
+export const rateLimitKey = (recipientId: string, channel: Channel) => `rl:{${recipientId}}:${channel}`;
 
 export async function consumeRateLimit(
   redis: Redis,
@@ -55,7 +62,7 @@ export async function consumeRateLimit(
   if (input.channels.length === 0) return { allowed: true };
   const [index, retry] = await withRateLimitCommand(redis).rateLimitScript(
     input.channels.length,
-    ...input.channels.map((c) => key(input.recipientId, c)),
+    ...input.channels.map((c) => rateLimitKey(input.recipientId, c)),
     input.now.getTime(),
     input.windowMs,
     input.member,
@@ -69,6 +76,6 @@ export async function consumeRateLimit(
 export async function refundRateLimit(redis: Redis, input: { recipientId: string; channels: Channel[]; member: string }): Promise<void> {
   if (input.channels.length === 0) return;
   const pipeline = redis.multi();
-  for (const channel of input.channels) pipeline.zrem(key(input.recipientId, channel), input.member);
+  for (const channel of input.channels) pipeline.zrem(rateLimitKey(input.recipientId, channel), input.member);
   await pipeline.exec();
 }

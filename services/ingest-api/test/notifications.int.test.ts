@@ -2,8 +2,11 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliveryRequestedSchema, notificationFannedOutSchema } from '@hub/messaging';
 import { v7 } from 'uuid';
-import { createTestContext, type TestContext } from '@hub/testing';
-import { ingestApp, rowCounts, testClock } from './harness.ts';
+import { createTestContext, pollUntil, type TestContext } from '@hub/testing';
+import { Redis } from 'ioredis';
+import { createMetricsRegistry, Readiness } from '@hub/observability';
+import { createApp } from '../src/app.ts';
+import { ingestApp, ingestConfig, rowCounts, testClock } from './harness.ts';
 
 const NOON_SEOUL = new Date('2026-03-10T03:00:00Z');
 const NIGHT_SEOUL = new Date('2026-03-10T14:00:00Z'); // 23:00 KST
@@ -318,26 +321,67 @@ describe('POST /notifications: idempotency', () => {
     expect(retried.status).toBe(202);
   });
 
-  it('takes over a claim abandoned by a request that died before commit or release', async () => {
+  it('blocks a key claimed by a request that died before commit only until its claim expires, then accepts the retry', async () => {
     const id = await recipient({ channels: [{ type: 'EMAIL', address: 'z@example.com' }], devices: 0 });
     const key = uniq('key');
-    // What a killed process leaves behind: the Redis claim, no Postgres row.
-    const abandoned = v7({ msecs: clock.now().getTime() - 121_000 });
-    await ctx.redis.set(`idem:${key}`, abandoned, 'EX', 86_400);
-    const res = await send(direct(id), key);
-    expect(res.status).toBe(202);
-    expect(res.body.notificationId).not.toBe(abandoned);
-    expect(await ctx.redis.get(`idem:${key}`)).toBe(res.body.notificationId);
+    // What a killed process leaves behind: a pending claim in Redis, no Postgres row.
+    const dead = v7();
+    await ctx.redis.set(`idem:${key}`, `p:${dead}`, 'PX', 4_000);
+    const meanwhile = await send(direct(id), key);
+    expect(meanwhile.status).toBe(409);
+    expect(meanwhile.body.code).toBe('REQUEST_IN_PROGRESS');
+    expect(meanwhile.body.notificationId).toBeUndefined();
+    expect(Number(meanwhile.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    // The retry after Retry-After: the dead claim has expired (or expires while it waits).
+    await pollUntil('the dead claim expired', async () => (await ctx.redis.exists(`idem:${key}`)) === 0, { timeoutMs: 6_000 });
+    const retried = await send(direct(id), key);
+    expect(retried.status).toBe(202);
+    expect(retried.body.notificationId).not.toBe(dead);
+    expect(await ctx.redis.get(`idem:${key}`)).toBe(`c:${retried.body.notificationId}`);
   });
 
-  it('answers 409 while the claim is recent: its request may still be running', async () => {
+  it('never names an uncommitted notification: a repeat while the first is in flight waits for its commit', async () => {
     const id = await recipient({ channels: [{ type: 'EMAIL', address: 'y@example.com' }], devices: 0 });
     const key = uniq('key');
-    const running = v7({ msecs: clock.now().getTime() - 5_000 });
-    await ctx.redis.set(`idem:${key}`, running, 'EX', 86_400);
-    const res = await send(direct(id), key);
-    expect(res.status).toBe(409);
-    expect(res.body.notificationId).toBe(running);
+    const inFlight = v7();
+    // The first request has claimed the key and is still writing.
+    await ctx.redis.set(`idem:${key}`, `p:${inFlight}`, 'PX', 10_000);
+    const started = Date.now();
+    const undecided = await send(direct(id), key);
+    expect(undecided.status).toBe(409);
+    expect(undecided.body).toMatchObject({ code: 'REQUEST_IN_PROGRESS' });
+    expect(undecided.body.notificationId).toBeUndefined();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
+    // It commits: from then on the repeat names it.
+    await ctx.database.db.insertInto('idempotency_keys').values({ key, notification_id: inFlight }).execute();
+    const decided = await send(direct(id), key);
+    expect(decided.status).toBe(409);
+    expect(decided.body).toMatchObject({ code: 'DUPLICATE_REQUEST', notificationId: inFlight });
+  });
+
+  it('names only committed notifications while Redis loses its idempotency entries under concurrent repeats', async () => {
+    const keys = Array.from({ length: 8 }, () => uniq('flush'));
+    // A recipient per key: every request that gets a claim takes a rate-limit slot until it loses.
+    const recipients = new Map(await Promise.all(keys.map(async (k) => [k, await recipient({ channels: [{ type: 'EMAIL', address: 'flush@example.com' }], devices: 0 })] as const)));
+    let flushing = true;
+    const flusher = (async () => {
+      while (flushing) {
+        await ctx.redis.del(...keys.map((k) => `idem:${k}`));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    const results = await Promise.all(keys.flatMap((key) => Array.from({ length: 25 }, () => send(direct(recipients.get(key)!), key).then((res) => ({ key, res })))));
+    flushing = false;
+    await flusher;
+    const stored = await ctx.database.db.selectFrom('notifications').select(['id', 'idempotency_key']).where('idempotency_key', 'in', keys).execute();
+    expect(stored).toHaveLength(keys.length);
+    const committed = new Map(stored.map((n) => [n.idempotency_key, n.id]));
+    for (const { key, res } of results) {
+      expect([202, 409], JSON.stringify(res.body)).toContain(res.status);
+      if (res.status === 202) expect(res.body.notificationId).toBe(committed.get(key));
+      else if (res.body.code === 'DUPLICATE_REQUEST') expect(res.body.notificationId).toBe(committed.get(key));
+      else expect(res.body.code).toBe('REQUEST_IN_PROGRESS');
+    }
   });
 });
 
@@ -369,7 +413,7 @@ describe('POST /notifications: rate limit', () => {
     expect(denied.body.channel).toBe('SMS');
     expect(denied.body.retryAfterMillis).toBe(50_000);
     expect(denied.headers['retry-after']).toBe('50');
-    expect(await ctx.redis.zcard(`rl:EMAIL:${id}`)).toBe(5);
+    expect(await ctx.redis.zcard(`rl:{${id}}:EMAIL`)).toBe(5);
     // An EMAIL-only sender is still under its own limit.
     await request(app).put(`/api/v1/users/${id}/preferences`).send({ kind: 'SERVICE', preferredChannels: ['EMAIL'] }).expect(200);
     expect((await send(direct(id, 'SERVICE'))).status).toBe(202);
@@ -378,11 +422,44 @@ describe('POST /notifications: rate limit', () => {
     clock.set(NOON_SEOUL);
   });
 
+  it('names the channel with the longest wait in Retry-After when several deny, and keeps a request in one Redis Cluster slot', async () => {
+    const id = await recipient({ channels: [{ type: 'EMAIL', address: 'two@example.com' }, { type: 'SMS', address: '+821055554444' }], devices: 0 });
+    // EMAIL filled first (its oldest entry leaves the window first), SMS 20 s later.
+    await ctx.redis.zadd(`rl:{${id}}:EMAIL`, ...Array.from({ length: 30 }, (_, i) => [clock.now().getTime(), `e${i}`]).flat());
+    clock.advance(20_000);
+    await ctx.redis.zadd(`rl:{${id}}:SMS`, ...Array.from({ length: 5 }, (_, i) => [clock.now().getTime(), `s${i}`]).flat());
+    const denied = await send(direct(id));
+    clock.set(NOON_SEOUL);
+    expect(denied.status).toBe(429);
+    // EMAIL frees a slot in 40 s, SMS only in 60 s: the request passes in 60 s.
+    expect(denied.body).toMatchObject({ channel: 'SMS', retryAfterMillis: 60_000 });
+    expect(denied.headers['retry-after']).toBe('60');
+    const slots = await Promise.all(['EMAIL', 'SMS'].map((c) => ctx.redis.call('CLUSTER', 'KEYSLOT', `${ctx.redisPrefix}rl:{${id}}:${c}`).catch(() => null)));
+    if (slots[0] !== null) expect(slots[0]).toBe(slots[1]);
+  });
+
   it('frees the idempotency key of a rate-limited request', async () => {
     const id = await recipient({ channels: [{ type: 'SMS', address: '+821055554444' }], devices: 0 });
     for (let i = 0; i < 5; i++) await send(direct(id));
     const key = uniq('key');
     expect((await send(direct(id), key)).status).toBe(429);
     expect(await ctx.redis.exists(`idem:${key}`)).toBe(0);
+  });
+});
+
+describe('POST /notifications without Redis', () => {
+  it('answers 503 UNAVAILABLE with Retry-After, not 500, and writes nothing', async () => {
+    const id = await recipient({ channels: [{ type: 'EMAIL', address: 'down@example.com' }], devices: 0 });
+    const down = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const registry = createMetricsRegistry('ingest-redis-down');
+    const offline = createApp({ db: ctx.database.db, sql: ctx.database.sql, redis: down, logger: ctx.logger, registry, readiness: new Readiness(), clock: clock.now, config: ingestConfig(ctx) });
+    const before = await rowCounts(ctx);
+    const res = await request(offline).post('/api/v1/notifications').set('Idempotency-Key', uniq('down')).send(direct(id));
+    down.disconnect();
+    expect(res.status).toBe(503);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(res.body.code).toBe('UNAVAILABLE');
+    expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(await rowCounts(ctx)).toEqual(before);
   });
 });

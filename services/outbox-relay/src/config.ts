@@ -19,6 +19,12 @@ export const relayConfigSchema = z.object({
   RELAY_POLL_INTERVAL_MS: positiveInt(1_000),
   // How often due retries are re-driven and expired dispatch leases recovered.
   RELAY_MAINTENANCE_INTERVAL_MS: positiveInt(500),
+  // The lost-record sweep (SPEC §4): every INTERVAL, PENDING attempts whose delivery request was
+  // published more than AFTER ago and never claimed are published again. Lower AFTER finds a lost
+  // record sooner; but a consumer backlog older than AFTER (dispatchers down) is then published
+  // a second time too (harmless: the claim is conditional, the copy does nothing).
+  RELAY_SWEEP_INTERVAL_MS: positiveInt(30_000),
+  RELAY_SWEEP_AFTER_MS: positiveInt(120_000),
   // Attempts re-driven or recovered per maintenance transaction.
   RELAY_MAINTENANCE_BATCH_SIZE: positiveInt(500),
   // Published outbox rows are kept this long (for inspection and replay), then deleted.

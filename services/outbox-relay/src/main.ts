@@ -39,6 +39,8 @@ const relay = new OutboxRelay(
     housekeepingIntervalMs: config.RELAY_HOUSEKEEPING_INTERVAL_MS,
     retentionMs: config.OUTBOX_RETENTION_HOURS * 60 * 60 * 1_000,
     idempotencyTtlMs: config.IDEMPOTENCY_TTL_SECONDS * 1_000,
+    sweepIntervalMs: config.RELAY_SWEEP_INTERVAL_MS,
+    sweepAfterMs: config.RELAY_SWEEP_AFTER_MS,
     backoff: { baseMs: config.RETRY_BACKOFF_BASE_MS, maxMs: config.RETRY_BACKOFF_MAX_MS },
     // Leaves half of the shutdown deadline to close the clients.
     stopTimeoutMs: Math.floor(config.SHUTDOWN_TIMEOUT_MS / 2),

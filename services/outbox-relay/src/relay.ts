@@ -9,7 +9,7 @@ import { Counter, Gauge, settlesWithin, type Registry } from '@hub/observability
 import { housekeep } from './usecases/housekeeping.ts';
 import { PublishError, publishBatch, recordPublishFailure } from './usecases/publish-batch.ts';
 import { recoverExpiredLeases } from './usecases/recover-leases.ts';
-import { redriveDueRetries } from './usecases/redrive-retries.ts';
+import { redriveDueRetries, sweepLostDeliveries } from './usecases/redrive-retries.ts';
 
 export interface RelayOptions {
   batchSize: number;
@@ -19,6 +19,12 @@ export interface RelayOptions {
   maintenanceBatchSize: number;
   housekeepingIntervalMs: number;
   retentionMs: number;
+  /**
+   * The lost-record sweep: how often it runs, and how long a published delivery request may go
+   * unclaimed before it is published again (defaults 30 s and 2 min).
+   */
+  sweepIntervalMs?: number;
+  sweepAfterMs?: number;
   /** Idempotency keys older than this are deleted; default IDEMPOTENCY_TTL_SECONDS's default. */
   idempotencyTtlMs?: number;
   backoff: BackoffScale;
@@ -70,6 +76,7 @@ export class OutboxRelay {
     this.listener = await this.deps.sql.listen('outbox', () => this.wake());
     for (let i = 0; i < this.options.publishers; i++) this.loops.push(this.publishLoop());
     this.loops.push(this.every(this.options.maintenanceIntervalMs, 'maintenance', () => this.maintain()));
+    this.loops.push(this.every(this.options.sweepIntervalMs ?? 30_000, 'lost-record sweep', () => this.sweep()));
     this.loops.push(this.every(this.options.housekeepingIntervalMs, 'housekeeping', () => this.housekeep()));
     this.log.info({ ...this.options }, 'outbox relay started');
   }
@@ -115,6 +122,14 @@ export class OutboxRelay {
     this.metrics.recovered.inc(recovered);
     if (recovered > 0) this.log.warn({ recovered }, 'recovered attempts whose dispatch lease expired');
     return { redriven, recovered };
+  }
+
+  /** Publishes again the delivery requests published but never claimed (their record was lost). */
+  async sweep(): Promise<number> {
+    const swept = await sweepLostDeliveries(this.deps, { olderThanMs: this.options.sweepAfterMs ?? 120_000, limit: this.options.maintenanceBatchSize });
+    this.metrics.swept.inc(swept);
+    if (swept > 0) this.log.warn({ swept }, 'published again delivery requests that were never claimed (lost Kafka records?)');
+    return swept;
   }
 
   async housekeep(): Promise<{ outbox: number; idempotencyKeys: number }> {
@@ -216,6 +231,11 @@ function createRelayMetrics(registry: Registry, db: Db) {
     redriven: new Counter({
       name: 'delivery_retries_redriven_total',
       help: 'Attempts whose retry time came and got a new delivery.requested',
+      registers: [registry],
+    }),
+    swept: new Counter({
+      name: 'delivery_requests_swept_total',
+      help: 'PENDING attempts whose published delivery request was never claimed, published again (a lost Kafka record)',
       registers: [registry],
     }),
     recovered: new Counter({

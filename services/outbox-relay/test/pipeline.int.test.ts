@@ -38,7 +38,6 @@ function dispatcher(channel: Channel, options: { latencyMs?: number; bulkConcurr
     vendor: new ProtectedVendor(new CountingVendor(channel, options.latencyMs ?? 0), {
       attempts: 3,
       timeoutMs: 2_000,
-      ratePerSecond: 0,
       breaker: { errorThresholdPercentage: 50, volumeThreshold: 10_000, resetTimeoutMs: 1_000 },
       random: () => 0,
     }),
@@ -162,7 +161,7 @@ describe('relay and dispatchers in one process (mock vendors)', () => {
     }
   });
 
-  it('ends address-driven failures as SPEC §4 says: permanent at once, transient after five dispatches, dead token disabled', async () => {
+  it('ends address-driven failures as SPEC §4 says: permanent at once, transient after eight dispatches, dead token disabled', async () => {
     const recipientId = `user-${crypto.randomUUID()}`;
     const deadToken = 'invalid-cccccccccccccccccccccccccccccccccccc';
     const deviceId = await seedDevice(ctx.database.db, recipientId, deadToken);
@@ -182,10 +181,10 @@ describe('relay and dispatchers in one process (mock vendors)', () => {
     expect(await attempt(bounce)).toMatchObject({ status: 'EXHAUSTED', retry_count: 1 });
     expect((await attempt(bounce)).failure_reason).toMatch(/^permanent: /);
     expect(calls.get(bounce)).toBe(1);
-    expect(await attempt(transient)).toMatchObject({ status: 'EXHAUSTED', retry_count: 5 });
+    expect(await attempt(transient)).toMatchObject({ status: 'EXHAUSTED', retry_count: 8 });
     expect((await attempt(transient)).failure_reason).toMatch(/^transient: /);
-    // Five dispatches, each with three vendor calls.
-    expect(calls.get(transient)).toBe(15);
+    // Eight dispatches (SPEC §2's default), each with three vendor calls.
+    expect(calls.get(transient)).toBe(24);
     expect((await attempt(push)).failure_reason).toMatch(/^invalid_recipient: /);
     const token = await ctx.database.db.selectFrom('device_tokens').selectAll().where('id', '=', deviceId).executeTakeFirstOrThrow();
     expect(token.active).toBe(false);

@@ -176,7 +176,7 @@ describe('outbox relay', () => {
       .execute();
     await ctx.database.db
       .updateTable('delivery_attempts')
-      .set({ status: 'DISPATCHING', lease_expires_at: expired, retry_count: 4 })
+      .set({ status: 'DISPATCHING', lease_expires_at: expired, retry_count: 7 })
       .where('id', '=', last)
       .execute();
     const r = relay({ backoff: { baseMs: 60_000, maxMs: 60_000 } });
@@ -191,7 +191,8 @@ describe('outbox relay', () => {
     expect(byId[early]).toMatchObject({ status: 'PENDING', retry_count: 1, lease_expires_at: null });
     expect(byId[early]!.next_attempt_at!.getTime()).toBeGreaterThan(Date.now());
     expect(byId[early]!.failure_reason).toMatch(/^transient: dispatch lease expired/);
-    expect(byId[last]).toMatchObject({ status: 'EXHAUSTED', retry_count: 5 });
+    // The eighth failed dispatch (SPEC §2's default) is the last.
+    expect(byId[last]).toMatchObject({ status: 'EXHAUSTED', retry_count: 8 });
     const alerts = await ctx.database.db
       .selectFrom('outbox')
       .select('payload')
@@ -200,6 +201,30 @@ describe('outbox relay', () => {
     expect(alerts.map((a) => a.payload)).toContainEqual(
       expect.objectContaining({ alertType: 'NOTIFY_VENDOR_EXHAUSTED', attemptId: last }),
     );
+  });
+
+  it('publishes again a delivery request that was published but never claimed (a lost Kafka record), and only that', async () => {
+    const seeded = await seedNotification(ctx.database.db, ctx.topics, {
+      deliveries: [
+        { channel: 'PUSH', address: 'lost-token-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' },
+        { channel: 'PUSH', address: 'slow-token-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' },
+        { channel: 'PUSH', address: 'unpub-token-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' },
+      ],
+    });
+    const [lost, recent, unpublished] = seeded.attemptIds as [string, string, string];
+    const longAgo = new Date(Date.now() - 10 * 60_000);
+    // Marked published as the relay does, but never on Kafka: the record was lost.
+    await sql`update outbox set published_at = now() where payload ->> 'attemptId' = any(${[lost, recent]})`.execute(ctx.database.db);
+    await ctx.database.db.updateTable('delivery_attempts').set({ requested_at: longAgo }).where('id', 'in', [lost, unpublished]).execute();
+    const swept = await relay({ sweepAfterMs: 60_000 }).sweep();
+    expect(swept).toBe(1);
+    const requests = await ctx.database.db.selectFrom('outbox').select(['payload', 'published_at']).where('topic', '=', ctx.topics.delivery('PUSH', true)).execute();
+    const of = (id: string) => requests.filter((r) => r.payload.attemptId === id);
+    expect(of(lost)).toHaveLength(2);
+    expect(of(lost).filter((r) => r.published_at === null)[0]!.payload).toMatchObject({ type: 'delivery.requested', retryCount: 0 });
+    // Published a moment ago: still on its way. Never published: still waiting in the outbox.
+    expect(of(recent)).toHaveLength(1);
+    expect(of(unpublished)).toHaveLength(1);
   });
 
   it('deletes published rows past the retention and idempotency keys older than 24 hours, keeping the rest', async () => {

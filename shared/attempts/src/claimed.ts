@@ -15,6 +15,8 @@ export interface ClaimedAttempt {
   fallback_of: string | null;
   rendered_title: string;
   rendered_body: string;
+  /** When this claim runs out; no vendor call may start that could outlive it. */
+  lease_expires_at: Date;
 }
 
 export const CLAIMED_COLUMNS = [
@@ -30,11 +32,15 @@ export const CLAIMED_COLUMNS = [
   'a.fallback_of',
   'a.rendered_title',
   'a.rendered_body',
+  'a.lease_expires_at',
 ] as const;
 
 export type DispatchOutcome =
-  | { kind: 'succeeded'; vendorMessageId: string }
-  | { kind: 'failed'; errorClass: ErrorClass; detail: string };
+  /** The vendor accepted it; a success without a message id is still a success (SPEC §2). */
+  | { kind: 'succeeded'; vendorMessageId: string | null }
+  | { kind: 'failed'; errorClass: ErrorClass; detail: string }
+  /** No call reached the vendor (breaker open, worker stopping): released until `retryAt`, not counted. */
+  | { kind: 'not_sent'; retryAt: Date; reason: string };
 
 /** What recording an outcome needs besides the attempt. */
 export interface OutcomeContext {

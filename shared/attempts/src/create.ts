@@ -25,6 +25,8 @@ export interface NotificationWrite {
 export interface DecidedNotification {
   id: string;
   idempotencyKey: string;
+  /** The authenticated caller that sent it (its token's `sub`); absent when authentication is off. */
+  createdBy?: string | undefined;
   /** What the caller asked for, as POST /notifications takes it. */
   request: { recipientId: string; kind: Kind; title?: string | undefined; body?: string | undefined; templateKey?: string | undefined; payload: Record<string, string> };
   status: 'FANNED_OUT' | 'SCHEDULED' | 'SUPPRESSED';
@@ -43,7 +45,17 @@ export function notificationWrite(topics: Topics, input: DecidedNotification): N
   const { now, status, request } = input;
   const priority = PRIORITY_KINDS.has(request.kind);
   const attempts = input.deliveries.map((d) =>
-    newAttemptRow({ notificationId: input.id, channel: d.channel, address: d.address, deviceTokenId: d.deviceTokenId, priority, title: d.title, body: d.body, now }),
+    newAttemptRow({
+      notificationId: input.id,
+      channel: d.channel,
+      address: d.address,
+      deviceTokenId: d.deviceTokenId,
+      priority,
+      title: d.title,
+      body: d.body,
+      now,
+      requestedAt: input.scheduledFor ?? now,
+    }),
   );
   const outbox: OutboxMessage[] =
     attempts.length === 0
@@ -83,6 +95,7 @@ export function notificationWrite(topics: Topics, input: DecidedNotification): N
       suppression_reason: input.suppressionReason,
       scheduled_for: input.scheduledFor,
       idempotency_key: input.idempotencyKey,
+      created_by: input.createdBy ?? null,
       created_at: now,
       updated_at: now,
     },
@@ -111,6 +124,8 @@ export function newAttemptRow(input: {
   title: string;
   body: string;
   now: Date;
+  /** When its first delivery request is due (the end of the quiet hours for a deferred one); default now. */
+  requestedAt?: Date;
   fallbackOf?: string;
 }): NewDeliveryAttempt & { id: string; channel: Channel } {
   return {
@@ -125,6 +140,7 @@ export function newAttemptRow(input: {
     rendered_body: input.body,
     sms_segments: input.channel === 'SMS' ? smsSegments(input.body) : null,
     fallback_of: input.fallbackOf ?? null,
+    requested_at: input.requestedAt ?? input.now,
     created_at: input.now,
     updated_at: input.now,
   };

@@ -22,7 +22,7 @@ type DlqContext = { topics: Topics; now: Date };
 export async function replayExhaustedAttempt(tx: Tx, ctx: DlqContext, attemptId: string): Promise<DlqOperationResult> {
   const attempt = await tx
     .updateTable('delivery_attempts')
-    .set({ status: endsIn('replay'), retry_count: 0, next_attempt_at: null, lease_expires_at: null, completed_at: null, updated_at: ctx.now })
+    .set({ status: endsIn('replay'), retry_count: 0, next_attempt_at: null, lease_expires_at: null, completed_at: null, requested_at: ctx.now, updated_at: ctx.now })
     .where('id', '=', attemptId)
     .where(startsFrom('replay'))
     .returning(['id', 'notification_id', 'channel', 'priority'])

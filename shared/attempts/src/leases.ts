@@ -17,6 +17,7 @@ export async function recoverExpiredLeases(tx: Tx, ctx: OutcomeContext, limit: n
     .select(CLAIMED_COLUMNS)
     .where(startsFrom('retry', 'a.status'))
     .where('a.lease_expires_at', '<', ctx.now)
+    .$narrowType<{ lease_expires_at: Date }>()
     .orderBy('a.lease_expires_at')
     .limit(limit)
     .forUpdate('a')

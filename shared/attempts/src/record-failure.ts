@@ -77,16 +77,29 @@ async function disableDeviceToken(tx: Tx, attempt: ClaimedAttempt, reason: strin
 }
 
 /**
- * Kakao's "substitute send": an exhausted KAKAO_ALIMTALK attempt becomes an SMS attempt to the
- * recipient's SMS address, if the directory has one and no fallback exists yet (its SMS segments
- * counted as every new attempt's are).
+ * Kakao's "substitute send" (SPEC §4): an AlimTalk attempt the vendor refused for good becomes
+ * an SMS attempt to the recipient's SMS address, unless the directory has none, the notification
+ * already has an SMS attempt (the recipient would get the message twice), the kind's preferred
+ * channels leave SMS out, or a fallback exists already (its SMS segments counted as every new
+ * attempt's are).
  */
 async function createSmsFallback(tx: Tx, ctx: OutcomeContext, attempt: ClaimedAttempt): Promise<void> {
-  const recipient = await tx.selectFrom('recipients').select('channels').where('id', '=', attempt.recipient_id).executeTakeFirst();
-  const sms = recipient?.channels.find((c) => c.type === 'SMS')?.address;
-  if (!sms) return;
-  const existing = await tx.selectFrom('delivery_attempts').select('id').where('fallback_of', '=', attempt.id).executeTakeFirst();
-  if (existing) return;
+  const context = await tx
+    .selectFrom('notifications as n')
+    .innerJoin('recipients as r', 'r.id', 'n.recipient_id')
+    .leftJoin('recipient_preferences as p', 'p.recipient_id', 'r.id')
+    .select(['n.kind', 'r.channels', 'p.kinds'])
+    .select((eb) =>
+      eb
+        .exists(eb.selectFrom('delivery_attempts as s').select('s.id').whereRef('s.notification_id', '=', 'n.id').where('s.channel', '=', 'SMS'))
+        .as('has_sms'),
+    )
+    .where('n.id', '=', attempt.notification_id)
+    .executeTakeFirst();
+  const sms = context?.channels.find((c) => c.type === 'SMS')?.address;
+  if (!context || !sms || context.has_sms) return;
+  const preferred = context.kinds?.[context.kind]?.preferredChannels ?? [];
+  if (preferred.length > 0 && !preferred.includes('SMS')) return;
   const fallback = newAttemptRow({
     notificationId: attempt.notification_id,
     channel: 'SMS',

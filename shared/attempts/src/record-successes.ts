@@ -6,7 +6,7 @@ import { endsIn, startsFrom } from './guard.ts';
 
 export interface SucceededDispatch {
   attempt: ClaimedAttempt;
-  vendorMessageId: string;
+  vendorMessageId: string | null;
 }
 
 /**

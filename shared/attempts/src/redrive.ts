@@ -25,7 +25,7 @@ export async function redriveDueRetries(tx: Tx, ctx: { topics: Topics; now: Date
   if (due.length === 0) return 0;
   await tx
     .updateTable('delivery_attempts')
-    .set({ next_attempt_at: null, updated_at: now })
+    .set({ next_attempt_at: null, requested_at: now, updated_at: now })
     .where('id', 'in', due.map((a) => a.id))
     .execute();
   await insertOutboxRows(

@@ -69,6 +69,10 @@ export const commonEnv = {
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   // How long SIGTERM may take to drain in-flight work before the process exits anyway.
   SHUTDOWN_TIMEOUT_MS: positiveInt(25_000),
+  // HTTP APIs: after SIGTERM, /readyz fails at once but requests are still served this long
+  // (telling clients to close their connections) before the listener closes, so requests already
+  // on their way are answered, not reset. Under Kubernetes the preStop sleep plays this part.
+  SHUTDOWN_DRAIN_DELAY_MS: z.coerce.number().int().min(0).default(1_000),
 };
 
 /** How long an Idempotency-Key blocks a repeat by default (SPEC §3: 24 h). */
@@ -86,6 +90,12 @@ export const redisEnv = {
   REDIS_URL: urlWithScheme(['redis', 'rediss']),
   // Prefix for every key this deployment writes, so several hubs can share one Redis.
   REDIS_KEY_PREFIX: z.string().max(64).default('nh:'),
+};
+
+/** Redis where a service needs it only for some settings (the dispatchers' shared send-rate cap). */
+export const optionalRedisEnv = {
+  REDIS_URL: urlWithScheme(['redis', 'rediss']).optional(),
+  REDIS_KEY_PREFIX: redisEnv.REDIS_KEY_PREFIX,
 };
 
 /** Prefix of every topic and consumer group; lets several environments share one cluster (tests use it). */

@@ -27,6 +27,8 @@ export interface RecipientsTable {
   channels: Json<RecipientChannel[]>;
   locale: ColumnType<string, string | undefined, string>;
   timezone: ColumnType<string, string | undefined, string>;
+  /** The `sub` of the service caller that created it; null when authentication was off (ADR 0021). */
+  created_by: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -74,6 +76,8 @@ export interface NotificationsTable {
   suppression_reason: string | null;
   scheduled_for: NullableTimestamp;
   idempotency_key: string;
+  /** The `sub` of the caller that sent it; null when authentication was off (ADR 0021). */
+  created_by: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
   completed_at: NullableTimestamp;
@@ -97,6 +101,8 @@ export interface DeliveryAttemptsTable {
   max_retry: ColumnType<number, number | undefined, number>;
   next_attempt_at: NullableTimestamp;
   lease_expires_at: NullableTimestamp;
+  /** When the current delivery request became due; the lost-record sweep's clock (migration 0009). */
+  requested_at: NullableTimestamp;
   rendered_title: string;
   rendered_body: string;
   sms_segments: number | null;

@@ -109,6 +109,38 @@ describe('batched attempt writes', () => {
     expect(fallback).toMatchObject({ channel: 'SMS', address: '+821022220000', rendered_body: body, sms_segments: 3 });
   });
 
+  it('falls a Kakao attempt back to SMS only after a refusal for good, never beside an SMS attempt or against the preferred channels', async () => {
+    const kakaoAndSms = [
+      { type: 'KAKAO_ALIMTALK' as const, address: '+821033330000' },
+      { type: 'SMS' as const, address: '+821044440000' },
+    ];
+    const cases = [
+      { name: 'transient exhaustion', kakaoOnly: true, kind: 'SECURITY' as const, failure: { errorClass: 'transient' as const, detail: '503' }, retryCount: 7, prefer: null },
+      { name: 'an SMS attempt already', kakaoOnly: false, kind: 'SECURITY' as const, failure: { errorClass: 'permanent' as const, detail: 'x' }, retryCount: 0, prefer: null },
+      { name: 'SMS not preferred', kakaoOnly: true, kind: 'MARKETING' as const, failure: { errorClass: 'invalid_recipient' as const, detail: 'x' }, retryCount: 0, prefer: ['KAKAO_ALIMTALK' as const] },
+      { name: 'a refusal for good', kakaoOnly: true, kind: 'SECURITY' as const, failure: { errorClass: 'permanent' as const, detail: 'x' }, retryCount: 0, prefer: null },
+    ];
+    const fallbacks: Record<string, number> = {};
+    for (const c of cases) {
+      const seeded = await seedNotification(ctx.database.db, ctx.topics, {
+        kind: c.kind,
+        recipientChannels: kakaoAndSms,
+        deliveries: c.kakaoOnly ? [{ channel: 'KAKAO_ALIMTALK', address: '+821033330000' }] : [{ channel: 'KAKAO_ALIMTALK', address: '+821033330000' }, { channel: 'SMS', address: '+821044440000' }],
+      });
+      if (c.prefer) {
+        await ctx.database.db.insertInto('recipient_preferences').values({ recipient_id: seeded.recipientId, kinds: { [c.kind]: { preferredChannels: c.prefer } } }).execute();
+      }
+      await ctx.database.db.updateTable('delivery_attempts').set({ retry_count: c.retryCount }).where('id', '=', seeded.attemptIds[0]!).execute();
+      const [kakao] = await claimAttempts(ctx.database.db, [{ attemptId: seeded.attemptIds[0]!, retryCount: c.retryCount }], { leaseMs: 60_000, now: now() });
+      const [status] = await ctx.database.db.transaction().execute((tx) =>
+        recordOutcomes(tx, { topics: ctx.topics, now: now(), backoff: { baseMs: 1_000, maxMs: 60_000 } }, [{ attempt: kakao!, outcome: { kind: 'failed', ...c.failure } }]),
+      );
+      expect(status, c.name).toBe('EXHAUSTED');
+      fallbacks[c.name] = (await ctx.database.db.selectFrom('delivery_attempts').select('id').where('fallback_of', '=', kakao!.id).execute()).length;
+    }
+    expect(fallbacks).toEqual({ 'transient exhaustion': 0, 'an SMS attempt already': 0, 'SMS not preferred': 0, 'a refusal for good': 1 });
+  });
+
   it('records an outcome while another transaction holds its notification, and completes the notification once that one commits', async () => {
     const seeded = await seedNotification(ctx.database.db, ctx.topics, { deliveries: [{ channel: 'EMAIL', address: 'held@example.com' }] });
     const store = deliveryStore();

@@ -5,16 +5,22 @@ import { dispatcherConfigSchema } from './config.ts';
 const base = { DATABASE_URL: 'postgres://localhost/hub', KAFKA_BROKERS: '127.0.0.1:9092' };
 
 describe('dispatcher configuration', () => {
-  it('runs mock vendors by default with the SPEC backoff and a one-minute lease', () => {
+  it('runs mock vendors by default with the SPEC backoff and a 20-second lease', () => {
     const config = parseEnv(dispatcherConfigSchema('SMS'), base);
     expect(config).toMatchObject({
       VENDOR_MODE: 'mock',
       PORT: 9104,
-      RETRY_BACKOFF_BASE_MS: 1_000,
-      RETRY_BACKOFF_MAX_MS: 60_000,
-      DISPATCH_LEASE_MS: 60_000,
+      RETRY_BACKOFF_BASE_MS: 2_000,
+      RETRY_BACKOFF_MAX_MS: 600_000,
+      DISPATCH_LEASE_MS: 20_000,
       VENDOR_CALL_ATTEMPTS: 3,
     });
+  });
+
+  it('refuses a lease that cannot cover one vendor call, and a send-rate cap without Redis to share it', () => {
+    expect(() => parseEnv(dispatcherConfigSchema('SMS'), { ...base, DISPATCH_LEASE_MS: '5000', VENDOR_TIMEOUT_MS: '5000' })).toThrow(/DISPATCH_LEASE_MS/);
+    expect(() => parseEnv(dispatcherConfigSchema('SMS'), { ...base, VENDOR_RATE_PER_SECOND: '10' })).toThrow(/REDIS_URL/);
+    expect(parseEnv(dispatcherConfigSchema('SMS'), { ...base, VENDOR_RATE_PER_SECOND: '10', REDIS_URL: 'redis://127.0.0.1:6379' })).toMatchObject({ VENDOR_RATE_PER_SECOND: 10 });
   });
 
   it('names every credential the channel needs when VENDOR_MODE=http', () => {

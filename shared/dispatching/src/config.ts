@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonEnv, kafkaEnv, port, positiveInt } from '@hub/config';
+import { commonEnv, kafkaEnv, optionalRedisEnv, port, positiveInt } from '@hub/config';
 import type { Channel } from '@hub/domain';
 import { requiredVendorVariables, vendorEnv } from '@hub/vendors';
 import { backoffEnv } from '@hub/attempts';
@@ -19,6 +19,7 @@ export function dispatcherConfigSchema(channel: Channel) {
       ...kafkaEnv,
       ...vendorEnv,
       ...backoffEnv,
+      ...optionalRedisEnv,
       PORT: port(DISPATCHER_PORTS[channel]),
       // Deliveries in flight at once from the bulk topic (MARKETING, SERVICE). With a slow
       // vendor, throughput ≈ concurrency / latency: 256 slots carry ~2,500/s at 100 ms (1,806/s
@@ -29,10 +30,13 @@ export function dispatcherConfigSchema(channel: Channel) {
       // slots, so a bulk backlog never delays an OTP.
       DISPATCH_PRIORITY_CONCURRENCY: positiveInt(32),
       // How long a claimed attempt belongs to this worker; past it the relay treats the worker
-      // as dead and recovers the attempt. Must exceed the longest dispatch (3 vendor calls with
-      // their timeouts and delays).
-      DISPATCH_LEASE_MS: positiveInt(60_000),
-      // Sends per second to this channel's vendor (its quota); 0 = no cap. A burst above it waits.
+      // as dead and recovers the attempt, so a SIGKILLed dispatcher's deliveries are retried
+      // within about this plus the first backoff (~22 s). No vendor call starts that could
+      // outlive it: keep it above VENDOR_CALL_ATTEMPTS × VENDOR_TIMEOUT_MS plus the in-dispatch
+      // delays (3 × 5 s + 1.4 s by default), or later calls of a dispatch are skipped.
+      DISPATCH_LEASE_MS: positiveInt(20_000),
+      // Sends per second to this channel's vendor (its quota), held across every replica through
+      // Redis (REDIS_URL is then required); 0 = no cap. A burst above it waits, before the claim.
       VENDOR_RATE_PER_SECOND: z.coerce.number().int().min(0).default(0),
       // Vendor calls per dispatch on transient errors (SPEC §2: 3).
       VENDOR_CALL_ATTEMPTS: positiveInt(3),
@@ -43,6 +47,12 @@ export function dispatcherConfigSchema(channel: Channel) {
       VENDOR_BREAKER_RESET_MS: positiveInt(10_000),
     })
     .superRefine((config, ctx) => {
+      if (config.DISPATCH_LEASE_MS <= config.VENDOR_TIMEOUT_MS) {
+        ctx.addIssue({ code: 'custom', path: ['DISPATCH_LEASE_MS'], message: 'must exceed VENDOR_TIMEOUT_MS (a vendor call must finish inside its lease)' });
+      }
+      if (config.VENDOR_RATE_PER_SECOND > 0 && !config.REDIS_URL) {
+        ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'required with VENDOR_RATE_PER_SECOND > 0 (the cap is shared by every replica through Redis)' });
+      }
       for (const variable of requiredVendorVariables(channel, config)) {
         if (!config[variable]) ctx.addIssue({ code: 'custom', path: [variable], message: 'required with VENDOR_MODE=http' });
       }

@@ -83,19 +83,25 @@ export class DeliveryStore {
 }
 
 /**
- * The vendor has been called: losing its answer to a database blip would mean sending again
- * after the lease. So the outcome transaction is retried here for a while (it is conditional,
- * hence safe to repeat), 100 ms doubling over six tries (~3 s), before the error goes up to the
- * consumer, which retries the message.
+ * The vendor has been called: losing its answer to a database outage would mean sending again
+ * after the lease. So the outcome write is retried here until it lands (it is conditional, hence
+ * safe to repeat), 100 ms doubling up to 5 s between tries; the handler, and with it the offset,
+ * waits. An outage shorter than the lease loses nothing; past the lease the relay may recover
+ * the attempt first, and then this write finds it no longer ours (null).
  */
 function retryInPlace<T>(logger: Logger, work: () => Promise<T>): Promise<T> {
-  return pRetry(work, {
-    retries: 5,
+  // p-retry gives up at once on a TypeError (a bug, to it); kysely raises one when it rolls back
+  // a transaction whose connection died. That is an outage, so it is retried like any other.
+  const attempt = () =>
+    work().catch((err: unknown) => {
+      throw err instanceof TypeError ? new Error(`outcome write failed: ${err.message}`, { cause: err }) : err;
+    });
+  return pRetry(attempt, {
+    retries: Infinity,
     minTimeout: 0,
-    onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
-      if (retriesLeft === 0) return;
+    onFailedAttempt: async ({ error, attemptNumber }) => {
       logger.warn({ err: error, failures: attemptNumber }, 'recording delivery outcomes failed, retrying');
-      await new Promise((resolve) => setTimeout(resolve, exponentialBackoffMs(attemptNumber - 1, { baseMs: 100 })));
+      await new Promise((resolve) => setTimeout(resolve, exponentialBackoffMs(attemptNumber - 1, { baseMs: 100, maxMs: 5_000 })));
     },
   });
 }

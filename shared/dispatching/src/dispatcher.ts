@@ -24,6 +24,8 @@ export interface DispatcherOptions {
   priorityConcurrency: number;
   leaseMs: number;
   backoff: BackoffScale;
+  /** How long stop() lets deliveries at the vendor finish (default 10 s); give it most of SHUTDOWN_TIMEOUT_MS. */
+  drainTimeoutMs?: number;
 }
 
 /**
@@ -35,6 +37,7 @@ export interface DispatcherOptions {
 export class Dispatcher {
   private readonly runners: ConsumerRunner<DeliveryRequested>[];
   private readonly log: Logger;
+  private stopping = false;
 
   constructor(options: DispatcherOptions) {
     this.log = options.logger.child({ component: 'dispatcher', channel: options.channel });
@@ -50,6 +53,7 @@ export class Dispatcher {
       vendor: options.vendor,
       logger: this.log,
       metrics: createDispatchMetrics(options.registry),
+      stopping: () => this.stopping,
     };
     const lanes = options.topics.deliveryLanes(options.channel);
     const group = options.topics.dispatcherGroup(options.channel);
@@ -65,6 +69,7 @@ export class Dispatcher {
         concurrency,
         logger: this.log,
         registry: options.registry,
+        ...(options.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: options.drainTimeoutMs }),
       });
     this.runners = [
       runner(lanes.priority, `${group}.priority`, options.priorityConcurrency),
@@ -73,11 +78,16 @@ export class Dispatcher {
   }
 
   async start(): Promise<void> {
+    this.stopping = false;
     await Promise.all(this.runners.map((r) => r.start()));
   }
 
-  /** Stops both lanes: in-flight deliveries finish and their offsets are committed. */
+  /**
+   * Stops both lanes: deliveries at the vendor finish and are recorded, claimed ones not yet at
+   * the vendor are released (not counted as failed dispatches), and offsets are committed.
+   */
   async stop(): Promise<void> {
+    this.stopping = true;
     await Promise.all(this.runners.map((r) => r.stop()));
   }
 

@@ -5,22 +5,27 @@ import { Counter, Histogram, type Registry } from '@hub/observability';
 import { asVendorError } from '@hub/vendors';
 import type { DispatchOutcome } from '@hub/attempts';
 import type { DeliveryStore } from './delivery-store.ts';
-import type { ProtectedVendor } from './vendor-call.ts';
+import { NotSentError, type ProtectedVendor } from './vendor-call.ts';
 
 export interface DeliveryDeps {
   store: DeliveryStore;
   vendor: ProtectedVendor;
   logger: Logger;
   metrics: DispatchMetrics;
+  /** True once the dispatcher is stopping: claimed attempts not yet at the vendor are released. */
+  stopping: () => boolean;
 }
 
 /**
- * One `delivery.requested` message: claim the attempt (a duplicate or stale message claims
- * nothing and is done), call the vendor, record the outcome and its events in one transaction,
- * then complete the notification if that was its last open attempt. The consumer commits the
- * offset only after this resolves.
+ * One `delivery.requested` message: wait for a send slot of the vendor's rate cap, claim the
+ * attempt (a duplicate or stale message claims nothing and is done; the lease starts only now,
+ * once a call may start), call the vendor while the lease covers it, record the outcome and its
+ * events in one transaction, then complete the notification if that was its last open attempt.
+ * A dispatch that never reached the vendor (breaker open, worker stopping) is released, not
+ * counted. The consumer commits the offset only after this resolves.
  */
 export async function handleDelivery(deps: DeliveryDeps, message: DeliveryRequested): Promise<void> {
+  await deps.vendor.acquire();
   const attempt = await deps.store.claim({ attemptId: message.attemptId, retryCount: message.retryCount });
   const log = deps.logger.child({ attemptId: message.attemptId, notificationId: message.notificationId });
   if (!attempt) {
@@ -35,17 +40,19 @@ export async function handleDelivery(deps: DeliveryDeps, message: DeliveryReques
   const started = performance.now();
   let outcome: DispatchOutcome;
   try {
-    const accepted = await deps.vendor.send({
-      attemptId: attempt.id,
-      channel: attempt.channel,
-      address: attempt.address,
-      title: attempt.rendered_title,
-      body: attempt.rendered_body,
-    });
+    const accepted = await deps.vendor.send(
+      { attemptId: attempt.id, channel: attempt.channel, address: attempt.address, title: attempt.rendered_title, body: attempt.rendered_body },
+      { deadline: attempt.lease_expires_at.getTime(), slotTaken: true, stopping: deps.stopping },
+    );
     outcome = { kind: 'succeeded', vendorMessageId: accepted.vendorMessageId };
+    if (accepted.vendorMessageId === null) log.warn({ vendor: deps.vendor.name }, 'vendor accepted the message without a message id');
   } catch (err) {
-    const error = asVendorError(err);
-    outcome = { kind: 'failed', errorClass: error.errorClass, detail: error.detail };
+    if (err instanceof NotSentError) {
+      outcome = { kind: 'not_sent', retryAt: err.retryAt, reason: err.message };
+    } else {
+      const error = asVendorError(err);
+      outcome = { kind: 'failed', errorClass: error.errorClass, detail: error.detail };
+    }
   }
 
   const status = await deps.store.record(attempt, outcome);
@@ -58,9 +65,11 @@ export async function handleDelivery(deps: DeliveryDeps, message: DeliveryReques
     address: maskAddress(attempt.channel, attempt.address),
     vendor: deps.vendor.name,
     ...(outcome.kind === 'failed' ? { errorClass: outcome.errorClass, detail: outcome.detail } : {}),
+    ...(outcome.kind === 'not_sent' ? { reason: outcome.reason, retryAt: outcome.retryAt.toISOString() } : {}),
   };
   if (status === null) log.warn(fields, 'attempt was recovered by the relay before its outcome was recorded');
   else if (status === 'SUCCEEDED') log.debug(fields, 'delivery dispatched');
+  else if (outcome.kind === 'not_sent') log.info(fields, 'delivery not sent, released for later');
   else log.info(fields, 'delivery failed');
   // Last, before the offset may be committed: a crash before this step redelivers the message,
   // whose claim then finds the attempt final and completes the notification (above). A failure
@@ -84,7 +93,7 @@ export function createDispatchMetrics(registry: Registry): DispatchMetrics {
     }),
     outcomes: new Counter({
       name: 'delivery_outcomes_total',
-      help: 'Delivery messages by channel and result: SUCCEEDED, PENDING (retry), EXHAUSTED, stale, lease_lost',
+      help: 'Delivery messages by channel and result: SUCCEEDED, PENDING (retry, or released unsent), EXHAUSTED, stale, lease_lost',
       labelNames: ['channel', 'outcome'],
       registers: [registry],
     }),

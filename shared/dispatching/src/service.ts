@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { loadConfigOrExit } from '@hub/config';
 import { createDb, pingDb } from '@hub/db';
 import type { Channel } from '@hub/domain';
@@ -7,6 +8,7 @@ import { createServiceRuntime, Gauge } from '@hub/observability';
 import { createVendorSender } from '@hub/vendors';
 import { dispatcherConfigSchema } from './config.ts';
 import { Dispatcher } from './dispatcher.ts';
+import { redisSendRateCap } from './send-rate-cap.ts';
 import { ProtectedVendor } from './vendor-call.ts';
 
 type Proc = {
@@ -29,16 +31,26 @@ export async function runDispatcher(channel: Channel, proc: Proc): Promise<void>
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: service, logger });
   const admin = kafka.admin();
   const producer = createProducer(kafka);
-  const vendor = new ProtectedVendor(createVendorSender(channel, config), {
-    attempts: config.VENDOR_CALL_ATTEMPTS,
-    timeoutMs: config.VENDOR_TIMEOUT_MS,
-    ratePerSecond: config.VENDOR_RATE_PER_SECOND,
-    breaker: {
-      errorThresholdPercentage: config.VENDOR_BREAKER_ERROR_PERCENT,
-      volumeThreshold: config.VENDOR_BREAKER_VOLUME,
-      resetTimeoutMs: config.VENDOR_BREAKER_RESET_MS,
+  const sender = createVendorSender(channel, config);
+  // Only for the shared send-rate cap: without one, a dispatcher needs no Redis.
+  const redis =
+    config.VENDOR_RATE_PER_SECOND > 0 && config.REDIS_URL
+      ? new Redis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, maxRetriesPerRequest: 1, enableAutoPipelining: true })
+      : undefined;
+  redis?.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const vendor = new ProtectedVendor(
+    sender,
+    {
+      attempts: config.VENDOR_CALL_ATTEMPTS,
+      timeoutMs: config.VENDOR_TIMEOUT_MS,
+      breaker: {
+        errorThresholdPercentage: config.VENDOR_BREAKER_ERROR_PERCENT,
+        volumeThreshold: config.VENDOR_BREAKER_VOLUME,
+        resetTimeoutMs: config.VENDOR_BREAKER_RESET_MS,
+      },
     },
-  });
+    redis && redisSendRateCap(redis, { vendor: sender.name, ratePerSecond: config.VENDOR_RATE_PER_SECOND }),
+  );
   new Gauge({
     name: 'vendor_circuit_open',
     help: "1 while the vendor's circuit breaker is open and sends fail fast without calling it, else 0",
@@ -55,6 +67,7 @@ export async function runDispatcher(channel: Channel, proc: Proc): Promise<void>
     await admin.disconnect();
   });
   shutdown.register('close vendor', () => vendor.close());
+  if (redis) shutdown.register('close redis', async () => void (await redis.quit()));
   await Promise.all([admin.connect(), producer.connect()]);
 
   const dispatcher = new Dispatcher({
@@ -69,6 +82,9 @@ export async function runDispatcher(channel: Channel, proc: Proc): Promise<void>
     bulkConcurrency: config.DISPATCH_CONCURRENCY,
     priorityConcurrency: config.DISPATCH_PRIORITY_CONCURRENCY,
     leaseMs: config.DISPATCH_LEASE_MS,
+    // Deliveries at the vendor get most of the shutdown deadline; the rest is for the last
+    // offset commit and closing the clients.
+    drainTimeoutMs: Math.max(1_000, config.SHUTDOWN_TIMEOUT_MS - 5_000),
     backoff: { baseMs: config.RETRY_BACKOFF_BASE_MS, maxMs: config.RETRY_BACKOFF_MAX_MS },
   });
   shutdown.register('stop consumers', () => dispatcher.stop());

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { VendorError, type VendorAccepted, type VendorRequest, type VendorSender } from '@hub/vendors';
-import { TokenBucket } from './token-bucket.ts';
-import { ProtectedVendor, type VendorPolicy } from './vendor-call.ts';
+import { NotSentError, ProtectedVendor, type VendorPolicy } from './vendor-call.ts';
 
 class ScriptedVendor implements VendorSender {
   readonly name = 'scripted';
@@ -21,7 +20,6 @@ class ScriptedVendor implements VendorSender {
 const policy: VendorPolicy = {
   attempts: 3,
   timeoutMs: 1_000,
-  ratePerSecond: 0,
   breaker: { errorThresholdPercentage: 50, volumeThreshold: 1_000, resetTimeoutMs: 60_000 },
   // Shortest jitter: 100 and 200 ms between calls.
   random: () => 0,
@@ -63,14 +61,44 @@ describe('ProtectedVendor', () => {
     vendor = undefined;
   });
 
-  it('fails fast with a transient "circuit open" once the vendor keeps failing, without calling it', async () => {
+  it('fails fast once the vendor keeps failing: not sent (not a failed dispatch), to retry at the trial time', async () => {
     const sender = new ScriptedVendor(() => new VendorError('transient', '503'));
     vendor = new ProtectedVendor(sender, { ...policy, attempts: 1, breaker: { errorThresholdPercentage: 50, volumeThreshold: 4, resetTimeoutMs: 60_000 } });
     for (let i = 0; i < 4; i++) await vendor.send(request).catch(() => {});
     expect(vendor.isOpen()).toBe(true);
-    const err = (await vendor.send(request).catch((e: unknown) => e)) as VendorError;
-    expect(err.message).toMatch(/^transient: circuit open/);
+    const before = Date.now();
+    const err = (await vendor.send(request).catch((e: unknown) => e)) as NotSentError;
+    expect(err).toBeInstanceOf(NotSentError);
+    expect(err.message).toMatch(/^circuit open/);
+    expect(err.retryAt.getTime()).toBeGreaterThanOrEqual(before + 59_000);
     expect(sender.calls).toBe(4);
+  });
+
+  it('counts a dispatch whose first call reached the vendor as failed when the breaker then refuses the retry', async () => {
+    const sender = new ScriptedVendor(() => new VendorError('transient', '503'));
+    vendor = new ProtectedVendor(sender, { ...policy, attempts: 3, breaker: { errorThresholdPercentage: 50, volumeThreshold: 1, resetTimeoutMs: 60_000 } });
+    const err = (await vendor.send(request).catch((e: unknown) => e)) as VendorError;
+    expect(err).toBeInstanceOf(VendorError);
+    expect(err.errorClass).toBe('transient');
+    expect(sender.calls).toBe(1);
+  });
+
+  it('starts no call once the lease has run out, no retry the lease could not cover, and none once the worker is stopping', async () => {
+    const sender = new ScriptedVendor(() => 'ok');
+    vendor = new ProtectedVendor(sender, policy);
+    const late = await vendor.send(request, { deadline: Date.now() - 1 }).catch((e: unknown) => e);
+    expect(late).toBeInstanceOf(NotSentError);
+    const stopping = await vendor.send(request, { stopping: () => true }).catch((e: unknown) => e);
+    expect(stopping).toBeInstanceOf(NotSentError);
+    expect(sender.calls).toBe(0);
+    expect(await vendor.send(request, { deadline: Date.now() + 5_000 })).toEqual({ vendorMessageId: 'id-1' });
+    // A transient failure with 500 ms of lease left: no second call (the timeout is 1 s).
+    const flaky = new ScriptedVendor(() => new VendorError('transient', '503'));
+    const short = new ProtectedVendor(flaky, policy);
+    const err = (await short.send(request, { deadline: Date.now() + 500 }).catch((e: unknown) => e)) as VendorError;
+    await short.close();
+    expect(err.errorClass).toBe('transient');
+    expect(flaky.calls).toBe(1);
   });
 
   it('does not open the circuit for permanent errors: they are about the message, not the vendor', async () => {
@@ -86,33 +114,5 @@ describe('ProtectedVendor', () => {
     vendor = new ProtectedVendor(slow, { ...policy, attempts: 1, timeoutMs: 20 });
     const err = (await vendor.send(request).catch((e: unknown) => e)) as VendorError;
     expect(err.errorClass).toBe('transient');
-  });
-});
-
-describe('TokenBucket', () => {
-  it('lets a burst up to the rate through at once and queues the rest in arrival order', async () => {
-    vi.useFakeTimers();
-    let now = 0;
-    const bucket = new TokenBucket({ ratePerSecond: 10, now: () => now });
-    const started: number[] = [];
-    const takes = Array.from({ length: 15 }, (_, i) => bucket.take().then(() => started.push(i)));
-    await Promise.resolve();
-    await Promise.resolve();
-    expect(started).toHaveLength(10);
-    now = 500;
-    await vi.advanceTimersByTimeAsync(500);
-    await Promise.all(takes);
-    expect(started).toEqual(Array.from({ length: 15 }, (_, i) => i));
-    vi.useRealTimers();
-  });
-
-  it('never waits when the cap is 0', async () => {
-    // Fake timers: a take() that waited on a timer would never resolve.
-    vi.useFakeTimers();
-    const bucket = new TokenBucket({ ratePerSecond: 0 });
-    let resolved = 0;
-    await Promise.all(Array.from({ length: 1_000 }, () => bucket.take().then(() => resolved++)));
-    expect(resolved).toBe(1_000);
-    vi.useRealTimers();
   });
 });

@@ -2,15 +2,13 @@ import CircuitBreaker from 'opossum';
 import pRetry, { AbortError } from 'p-retry';
 import { vendorRetryDelayMs } from '@hub/domain';
 import { asVendorError, VendorError, type VendorAccepted, type VendorRequest, type VendorSender } from '@hub/vendors';
-import { TokenBucket } from './token-bucket.ts';
+import type { SendRateCap } from './send-rate-cap.ts';
 
 export interface VendorPolicy {
   /** Calls per dispatch, first included (SPEC §2: 3). */
   attempts: number;
   /** A single vendor call taking longer counts as a transient failure. */
   timeoutMs: number;
-  /** Sends per second allowed to this vendor (0 = no cap). */
-  ratePerSecond: number;
   breaker: {
     /** Failure percentage over the rolling window that opens the circuit. */
     errorThresholdPercentage: number;
@@ -23,23 +21,48 @@ export interface VendorPolicy {
 }
 
 /**
- * One vendor behind its protections: a rate cap (bursts wait), a circuit breaker (a vendor
- * outage fails fast instead of tying up every worker), and in-dispatch retries of transient
- * errors only, 200/400/800 ms ±50 %. Permanent and invalid-recipient errors are not retried
- * and do not count against the breaker: they are about the message, not the vendor's health.
+ * A dispatch that never reached the vendor: its breaker was open, or the worker is stopping.
+ * It is not a failed dispatch (SPEC §2): the attempt goes back to PENDING until `retryAt`, its
+ * retry count unchanged.
+ */
+export class NotSentError extends Error {
+  readonly retryAt: Date;
+  constructor(reason: string, retryAt: Date) {
+    super(reason);
+    this.name = 'NotSentError';
+    this.retryAt = retryAt;
+  }
+}
+
+export interface SendOptions {
+  /** Epoch ms the claim's lease runs out: no call starts that could not finish before it. */
+  deadline?: number;
+  /** True when the caller already took the first call's send slot (before its claim). */
+  slotTaken?: boolean;
+  /** True once the worker is stopping: no further call starts. */
+  stopping?: () => boolean;
+}
+
+/**
+ * One vendor behind its protections: a send-rate cap shared by every replica (bursts wait), a
+ * circuit breaker (a vendor outage fails fast instead of tying up every worker), and in-dispatch
+ * retries of transient errors only, 200/400/800 ms ±50 %. Permanent and invalid-recipient errors
+ * are not retried and do not count against the breaker: they are about the message, not the
+ * vendor's health. A call only starts while the claim's lease can cover it.
  */
 export class ProtectedVendor {
   readonly name: string;
   private readonly sender: VendorSender;
   private readonly breaker: CircuitBreaker<[VendorRequest], VendorAccepted>;
-  private readonly bucket: TokenBucket;
+  private readonly rateCap: SendRateCap | undefined;
   private readonly policy: VendorPolicy;
+  private openedAt = 0;
 
-  constructor(sender: VendorSender, policy: VendorPolicy) {
+  constructor(sender: VendorSender, policy: VendorPolicy, rateCap?: SendRateCap) {
     this.name = sender.name;
     this.sender = sender;
     this.policy = policy;
-    this.bucket = new TokenBucket({ ratePerSecond: policy.ratePerSecond });
+    this.rateCap = rateCap;
     this.breaker = new CircuitBreaker((request: VendorRequest) => sender.send(request), {
       name: sender.name,
       timeout: policy.timeoutMs,
@@ -48,19 +71,41 @@ export class ProtectedVendor {
       resetTimeout: policy.breaker.resetTimeoutMs,
       errorFilter: (err: unknown) => err instanceof VendorError && err.errorClass !== 'transient',
     });
+    this.breaker.on('open', () => (this.openedAt = Date.now()));
   }
 
-  /** Resolves with the vendor's acceptance or throws the final VendorError of this dispatch. */
-  async send(request: VendorRequest): Promise<VendorAccepted> {
+  /** Waits for a send slot of the vendor's rate cap (at once without a cap). */
+  async acquire(): Promise<void> {
+    await this.rateCap?.take();
+  }
+
+  /**
+   * Resolves with the vendor's acceptance, or throws the final VendorError of this dispatch, or
+   * NotSentError when no call of it reached the vendor.
+   */
+  async send(request: VendorRequest, options: SendOptions = {}): Promise<VendorAccepted> {
+    let lastError: VendorError | undefined;
+    let slotTaken = options.slotTaken ?? false;
+    // Ends the dispatch without another call: a failed dispatch if a call already reached the
+    // vendor (its last error), else one that was never sent.
+    const stop = (reason: string, retryAt: Date) => new AbortError(lastError ?? new NotSentError(reason, retryAt));
     return pRetry(
       async () => {
-        await this.bucket.take();
+        if (options.stopping?.()) throw stop('worker stopping', new Date());
+        if (!slotTaken) await this.acquire();
+        slotTaken = false;
+        // A call that could outlive the lease might race the relay's recovery and send twice:
+        // none starts once the lease has run out, and a retry only while a whole call fits.
+        if (options.deadline !== undefined && Date.now() + (lastError ? this.policy.timeoutMs : 0) >= options.deadline) {
+          throw stop('dispatch lease ran out before the vendor call', new Date());
+        }
         try {
           return await this.breaker.fire(request);
         } catch (err) {
-          const error = this.classify(err);
+          if ((err as { code?: string } | null)?.code === 'EOPENBREAKER') throw stop(`circuit open for ${this.name}`, this.nextTrialAt());
+          lastError = this.classify(err);
           // Only transient failures are worth another call inside this dispatch.
-          throw error.errorClass === 'transient' ? error : new AbortError(error);
+          throw lastError.errorClass === 'transient' ? lastError : new AbortError(lastError);
         }
       },
       {
@@ -73,13 +118,18 @@ export class ProtectedVendor {
         },
       },
     ).catch((err: unknown) => {
-      throw asVendorError(err);
+      throw err instanceof NotSentError ? err : asVendorError(err);
     });
   }
 
-  /** For readiness and metrics: true while the breaker fails fast. */
+  /** For metrics: true while the breaker fails fast. */
   isOpen(): boolean {
     return this.breaker.opened;
+  }
+
+  /** When an open breaker lets its next trial call through. */
+  nextTrialAt(): Date {
+    return new Date(Math.max(Date.now(), this.openedAt + this.policy.breaker.resetTimeoutMs));
   }
 
   async close(): Promise<void> {
@@ -89,7 +139,6 @@ export class ProtectedVendor {
 
   private classify(err: unknown): VendorError {
     const code = (err as { code?: string } | null)?.code;
-    if (code === 'EOPENBREAKER') return new VendorError('transient', `circuit open for ${this.name}`, { cause: err });
     if (code === 'ETIMEDOUT' && !(err instanceof VendorError)) {
       return new VendorError('transient', `${this.name} did not answer within ${this.policy.timeoutMs} ms`, { cause: err });
     }

@@ -63,6 +63,11 @@ export const ATTEMPT_STEPS = defineSteps({
   retry: { from: ['DISPATCHING'], to: 'PENDING' },
   /** The last failed dispatch, or a permanent error: the DLQ. */
   exhaust: { from: ['DISPATCHING'], to: 'EXHAUSTED' },
+  /**
+   * A dispatch that never reached the vendor (its breaker open, its send-rate cap not granted,
+   * the worker stopping): back to PENDING for later, not counted as a failed dispatch.
+   */
+  release: { from: ['DISPATCHING'], to: 'PENDING' },
   /** A vendor's success receipt; a PENDING attempt was dispatched by a worker that died after the call. */
   acknowledge: { from: ['PENDING', 'DISPATCHING'], to: 'SUCCEEDED', via: ['DISPATCHING'] },
   /** An operator sends a DLQ entry again. */

@@ -86,12 +86,13 @@ describe('exponentialBackoffMs', () => {
 });
 
 describe('retryBackoffMs on top of exponentialBackoffMs', () => {
-  it('still rounds an exact half millisecond up', () => {
-    // 100 ms + 10 % × 0.25 = 102.5 ms: computing the jitter as 100 × 1.025 would give 102.49999….
-    expect(retryBackoffMs(2, () => 0.25, 0.1, { baseMs: 50, maxMs: 400 })).toBe(103);
+  it('spreads the jitter on both sides of the delay', () => {
+    // 50 × 4 = 200 ms; ±10 % with a draw of 0.25 is 200 × 0.9 + 200 × 0.2 × 0.25 = 190 ms.
+    expect(retryBackoffMs(2, () => 0.25, 0.1, { baseMs: 50, maxMs: 400 })).toBe(190);
+    expect(retryBackoffMs(2, () => 0.75, 0.1, { baseMs: 50, maxMs: 400 })).toBe(210);
   });
 
   it('floors a fractional failure count and counts anything below 1 as the first failure', () => {
-    expect([-3, 0, 1, 1.9, 2].map((failures) => retryBackoffMs(failures, () => 0))).toEqual([1000, 1000, 1000, 1000, 2000]);
+    expect([-3, 0, 1, 1.9, 2].map((failures) => retryBackoffMs(failures, () => 0.5))).toEqual([2000, 2000, 2000, 2000, 8000]);
   });
 });

@@ -4,7 +4,14 @@ export interface BackoffScale {
   maxMs: number;
 }
 
-export const DEFAULT_BACKOFF_SCALE: BackoffScale = { baseMs: 1_000, maxMs: 60_000 };
+/** SPEC §2: 2 s, growing ×4, capped at 10 min. */
+export const DEFAULT_BACKOFF_SCALE: BackoffScale = { baseMs: 2_000, maxMs: 600_000 };
+
+/** Growth of the domain backoff per failed dispatch (SPEC §2). */
+export const RETRY_BACKOFF_FACTOR = 4;
+
+/** Failed dispatches after which an attempt is EXHAUSTED by default (SPEC §2). */
+export const DEFAULT_MAX_DISPATCHES = 8;
 
 export interface ExponentialBackoff {
   /** The delay of step 0. */
@@ -38,8 +45,9 @@ export function exponentialBackoffMs(step: number, backoff: ExponentialBackoff):
 }
 
 /**
- * Domain backoff after the r-th failed dispatch (r >= 1): min(1000 * 2^(r-1), 60000) ms plus
- * up to `jitterRatio` of it at random. `random` is injected so tests are deterministic.
+ * Domain backoff after the r-th failed dispatch (r >= 1): min(BASE * 4^(r-1), MAX) ms, ±
+ * `jitterRatio` of it at random (SPEC §2: 2 s, 8 s, 32 s, ~2 min, ~8.5 min, 10, 10 min: with
+ * 8 dispatches ≈ 31 minutes before the DLQ). `random` is injected so tests are deterministic.
  */
 export function retryBackoffMs(
   failures: number,
@@ -48,7 +56,15 @@ export function retryBackoffMs(
   scale: BackoffScale = DEFAULT_BACKOFF_SCALE,
 ): number {
   const step = Math.max(1, Math.floor(failures)) - 1;
-  return Math.round(exponentialBackoffMs(step, { baseMs: scale.baseMs, maxMs: scale.maxMs, jitter: { min: 1, spread: jitterRatio }, random }));
+  return Math.round(
+    exponentialBackoffMs(step, {
+      baseMs: scale.baseMs,
+      factor: RETRY_BACKOFF_FACTOR,
+      maxMs: scale.maxMs,
+      jitter: { min: 1 - jitterRatio, spread: 2 * jitterRatio },
+      random,
+    }),
+  );
 }
 
 /** In-dispatch vendor retry delays: 200, 400, 800 ms, each ±50 % (SPEC §2). */

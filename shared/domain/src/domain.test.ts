@@ -32,16 +32,22 @@ describe('attempt state machine', () => {
 });
 
 describe('retryBackoffMs', () => {
-  it('doubles from one second and caps at one minute without jitter', () => {
-    const noJitter = () => 0;
-    expect([1, 2, 3, 4, 5, 6, 7, 8].map((r) => retryBackoffMs(r, noJitter))).toEqual([
-      1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000,
+  it('grows ×4 from two seconds and caps at ten minutes (SPEC §2), ±20 % jitter centred', () => {
+    const centred = () => 0.5;
+    expect([1, 2, 3, 4, 5, 6, 7, 8].map((r) => retryBackoffMs(r, centred))).toEqual([
+      2000, 8000, 32000, 128000, 512000, 600000, 600000, 600000,
     ]);
   });
 
-  it('adds at most 20 % jitter', () => {
-    expect(retryBackoffMs(1, () => 0.999)).toBeLessThanOrEqual(1200);
-    expect(retryBackoffMs(7, () => 0.999)).toBeLessThanOrEqual(72000);
+  it('waits about 31 minutes over eight dispatches before the DLQ', () => {
+    const total = [1, 2, 3, 4, 5, 6, 7].reduce((sum, r) => sum + retryBackoffMs(r, () => 0.5), 0);
+    expect(total / 60_000).toBeCloseTo(31.4, 0);
+  });
+
+  it('stays within ±20 %', () => {
+    expect(retryBackoffMs(1, () => 0)).toBe(1600);
+    expect(retryBackoffMs(1, () => 0.999)).toBeLessThanOrEqual(2400);
+    expect(retryBackoffMs(7, () => 0.999)).toBeLessThanOrEqual(720000);
   });
 });
 

@@ -10,7 +10,11 @@ export interface FailedDispatch {
   reason: string;
   /** A PUSH token the push service called unregistered is never used again. */
   disableDeviceToken: boolean;
-  /** Kakao's "substitute send": an exhausted AlimTalk attempt becomes an SMS attempt (at most one). */
+  /**
+   * Kakao's "substitute send" (SPEC §4): an AlimTalk attempt the vendor refused for good
+   * (permanent or invalid recipient) becomes an SMS attempt, at most one. Not after transient
+   * exhaustion or a lost lease: Kakao may have delivered it.
+   */
   smsFallback: boolean;
 }
 
@@ -29,6 +33,6 @@ export function decideFailedDispatch(
     retryCount,
     reason: failureReason(failure.errorClass, failure.detail),
     disableDeviceToken: exhausted && attempt.channel === 'PUSH' && failure.errorClass === 'invalid_recipient',
-    smsFallback: exhausted && attempt.channel === 'KAKAO_ALIMTALK' && attempt.fallbackOf === null,
+    smsFallback: failure.errorClass !== 'transient' && attempt.channel === 'KAKAO_ALIMTALK' && attempt.fallbackOf === null,
   };
 }

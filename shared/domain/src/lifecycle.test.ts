@@ -9,6 +9,7 @@ describe('ATTEMPT_STEPS (the named transitions the SQL guards are generated from
       'succeed: DISPATCHING -> SUCCEEDED',
       'retry: DISPATCHING -> PENDING',
       'exhaust: DISPATCHING -> EXHAUSTED',
+      'release: DISPATCHING -> PENDING',
       'acknowledge: PENDING|DISPATCHING -> SUCCEEDED',
       'replay: EXHAUSTED -> PENDING',
       'discard: EXHAUSTED -> PERMANENTLY_FAILED',
@@ -57,9 +58,11 @@ describe('decideFailedDispatch', () => {
     expect(decideFailedDispatch(attempt({ channel: 'SMS' }), { errorClass: 'invalid_recipient', detail: 'x' }).disableDeviceToken).toBe(false);
   });
 
-  it('falls an exhausted Kakao attempt back to SMS once, never a fallback itself or a retry', () => {
+  it('falls a Kakao attempt the vendor refused for good back to SMS, never a fallback itself, a retry or a transient exhaustion', () => {
     const kakao = attempt({ channel: 'KAKAO_ALIMTALK' });
     expect(decideFailedDispatch(kakao, { errorClass: 'permanent', detail: 'x' }).smsFallback).toBe(true);
+    expect(decideFailedDispatch(kakao, { errorClass: 'invalid_recipient', detail: 'x' }).smsFallback).toBe(true);
+    expect(decideFailedDispatch({ ...kakao, retryCount: 4 }, { errorClass: 'transient', detail: 'lease expired' }).smsFallback).toBe(false);
     expect(decideFailedDispatch({ ...kakao, fallbackOf: 'a' }, { errorClass: 'permanent', detail: 'x' }).smsFallback).toBe(false);
     expect(decideFailedDispatch(kakao, { errorClass: 'transient', detail: 'x' }).smsFallback).toBe(false);
     expect(decideFailedDispatch(attempt({ channel: 'EMAIL' }), { errorClass: 'permanent', detail: 'x' }).smsFallback).toBe(false);

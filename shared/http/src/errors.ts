@@ -37,3 +37,7 @@ export const conflict = (code: string, message: string, details?: Record<string,
 
 export const unauthorized = (code: string, message: string) =>
   new AppError({ code, status: 401, message });
+
+/** A dependency (Redis, the JWKS) is down: 503 UNAVAILABLE with Retry-After, never a 500 (SPEC §3). */
+export const unavailable = (message: string, cause?: unknown, retryAfterSeconds = 1) =>
+  new AppError({ code: 'UNAVAILABLE', status: 503, message, headers: { 'Retry-After': String(retryAfterSeconds) }, cause });

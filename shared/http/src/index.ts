@@ -1,4 +1,4 @@
-export { AppError, badRequest, conflict, notFound, unauthorized } from './errors.ts';
+export { AppError, badRequest, conflict, notFound, unauthorized, unavailable } from './errors.ts';
 export { PROBLEM_CONTENT_TYPE, notFoundHandler, problemHandler } from './problem.ts';
 export { fieldErrors, parseInput, type FieldError, type RequestPart } from './validation.ts';
 export { httpMetrics, opsRouter } from './ops.ts';

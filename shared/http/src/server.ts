@@ -6,9 +6,13 @@ export interface RunningServer {
   port: number;
   /**
    * Stops accepting connections, closes idle ones, lets in-flight requests finish and closes
-   * their connections after the response; resolves once no connection is left.
+   * their connections after the response; resolves once no connection is left. With
+   * `drainDelayMs`, it first keeps serving that long, every response telling its client to close
+   * the connection: load balancers see /readyz fail and stop sending, and requests already on
+   * their way (in the kernel's accept queue, on a keep-alive connection) are answered instead of
+   * reset.
    */
-  close: () => Promise<void>;
+  close: (options?: { drainDelayMs?: number }) => Promise<void>;
 }
 
 /**
@@ -49,12 +53,15 @@ export async function listen(app: RequestListener, port: number, host = '0.0.0.0
   return {
     server,
     port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        closing = true;
+    close: async (options = {}) => {
+      closing = true;
+      for (const res of open) lastOnConnection(res);
+      if (options.drainDelayMs) await new Promise((resolve) => setTimeout(resolve, options.drainDelayMs));
+      await new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeIdleConnections();
         for (const res of open) lastOnConnection(res);
-      }),
+      });
+    },
   };
 }

@@ -36,6 +36,11 @@ export interface ConsumerRunnerOptions<T> {
   retryDelayMs?: (failures: number) => number;
   /** How long finished offsets wait to be committed together (default 1 s). */
   commitIntervalMs?: number;
+  /**
+   * How long stop() waits for running handlers before it commits and leaves (default 10 s). A
+   * service gives it most of its SHUTDOWN_TIMEOUT_MS: a handler cut off mid-work is redelivered.
+   */
+  drainTimeoutMs?: number;
 }
 
 /**
@@ -91,8 +96,10 @@ export class ConsumerRunner<T> {
   async start(): Promise<void> {
     const consumer = this.options.kafka.consumer({
       groupId: this.options.groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      // A member that died (SIGKILL) holds its partitions until its session times out: 10 s,
+      // not kafkajs's 30 s, so its messages reach a live member soon (the broker's minimum is 6 s).
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
       maxWaitTimeInMs: 100,
       allowAutoTopicCreation: false,
     });
@@ -133,7 +140,9 @@ export class ConsumerRunner<T> {
     // Both bounded: a handler stuck on a dead connection, or a commit that kafkajs retries
     // through a rebalance, must not hold shutdown (and the group's rebalance) for long. What is
     // not committed is redelivered to the next owner.
-    if (!(await settlesWithin(Promise.allSettled([...this.inFlight]), 10_000))) this.log.warn('stopping with handlers still running');
+    if (!(await settlesWithin(Promise.allSettled([...this.inFlight]), this.options.drainTimeoutMs ?? 10_000))) {
+      this.log.warn('stopping with handlers still running');
+    }
     if (!(await settlesWithin(this.flushCommits(), 5_000))) this.log.warn('stopping before the last offset commit finished');
     this.consumer = undefined;
     this.releaseHeld();

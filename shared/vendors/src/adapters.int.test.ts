@@ -68,6 +68,10 @@ describe('FCM HTTP v1 adapter', () => {
     expect(await failure(sender, request('PUSH', 'hang-token'))).toBe('transient');
   });
 
+  it('takes an accepted message without a name as a success with no id, never as a failure to retry', async () => {
+    expect(await sender.send(request('PUSH', 'noid-device-token'))).toEqual({ vendorMessageId: null });
+  });
+
   it('treats a refused credential as transient (the next call signs a fresh token)', async () => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const wrongKey = new FcmSender({
@@ -97,6 +101,10 @@ describe('Amazon SES v2 adapter', () => {
     });
   });
   afterAll(() => sender.close());
+
+  it('takes an accepted email without a MessageId as a success with no id', async () => {
+    expect(await sender.send(request('EMAIL', 'noid@example.com'))).toEqual({ vendorMessageId: null });
+  });
 
   it('returns the SES MessageId of a sent email, signed with SigV4', async () => {
     const accepted = await sender.send(request('EMAIL', 'alice@example.com'));
@@ -190,6 +198,10 @@ describe('Twilio Messages adapter', () => {
     const wrong = new TwilioSender({ baseUrl: fake.url, accountSid: 'AC123', authToken: 'nope', from: '+15005550006', timeoutMs: TIMEOUT_MS });
     expect(await failure(wrong, request('SMS', '+821012345678'))).toBe('permanent');
   });
+
+  it('takes an accepted message without a sid as a success with no id, never as a failure to retry', async () => {
+    expect(await sender.send(request('SMS', '+15005550204'))).toEqual({ vendorMessageId: null });
+  });
 });
 
 describe('Kakao AlimTalk adapter (NAVER Cloud SENS)', () => {
@@ -219,5 +231,9 @@ describe('Kakao AlimTalk adapter (NAVER Cloud SENS)', () => {
     expect(await failure(sender, request('KAKAO_ALIMTALK', '+821000000777'))).toBe('transient');
     const wrong = new KakaoAlimtalkSender({ baseUrl: fake.url, ...credentials, secretKey: 'wrong', plusFriendId: '@hub', templateCode: 'AUTH01', timeoutMs: TIMEOUT_MS });
     expect(await failure(wrong, request('KAKAO_ALIMTALK', '+821012345678'))).toBe('permanent');
+  });
+
+  it('takes an accepted AlimTalk without a messageId as a success with no id', async () => {
+    expect(await sender.send(request('KAKAO_ALIMTALK', '+821000000204'))).toEqual({ vendorMessageId: null });
   });
 });

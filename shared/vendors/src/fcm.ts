@@ -75,9 +75,9 @@ export class FcmSender implements VendorSender {
     );
     const body = await readJson(response);
     if (response.ok) {
+      // Accepted without a name is still accepted: sending again would deliver twice (SPEC §2).
       const name = (body as { name?: unknown } | undefined)?.name;
-      if (typeof name !== 'string') throw new VendorError('transient', 'fcm answered without a message name');
-      return { vendorMessageId: name };
+      return { vendorMessageId: typeof name === 'string' ? name : null };
     }
     const error = (body as FcmErrorBody | undefined)?.error;
     const fcmCode = error?.details?.find((d) => d['@type']?.endsWith('google.firebase.fcm.v1.FcmError'))?.errorCode;

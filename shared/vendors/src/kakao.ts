@@ -63,7 +63,8 @@ export class KakaoAlimtalkSender implements VendorSender {
     if (!response.ok) throw new VendorError(classOfStatus(response.status), `kakao ${response.status}`);
     const result = body?.messages?.[0];
     if (!result) throw new VendorError('transient', 'kakao answered without a message result');
-    if (result.requestStatusCode === 'A000' && result.messageId) return { vendorMessageId: result.messageId };
+    // Accepted without a message id is still accepted: sending again would deliver twice (SPEC §2).
+    if (result.requestStatusCode === 'A000') return { vendorMessageId: result.messageId ?? null };
     // Refused per message: a number that is not a Kakao user or not a valid phone is the address's fault.
     const invalidRecipient = /recipient|number|user|phone/i.test(result.requestStatusDesc ?? '');
     throw new VendorError(invalidRecipient ? 'invalid_recipient' : 'permanent', `kakao ${result.requestStatusCode ?? 'refused'}`);

@@ -56,8 +56,8 @@ export class SesSender implements VendorSender {
         // The handler's requestTimeout only warns; the abort signal is what ends a hung call.
         { abortSignal: AbortSignal.timeout(this.timeoutMs) },
       );
-      if (!result.MessageId) throw new VendorError('transient', 'ses answered without a MessageId');
-      return { vendorMessageId: result.MessageId };
+      // Accepted without a MessageId is still accepted: sending again would deliver twice (SPEC §2).
+      return { vendorMessageId: result.MessageId ?? null };
     } catch (err) {
       if (err instanceof VendorError) throw err;
       const e = err as { name?: string; message?: string; $fault?: string; $metadata?: { httpStatusCode?: number } };

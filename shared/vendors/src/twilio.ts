@@ -43,8 +43,8 @@ export class TwilioSender implements VendorSender {
     );
     const body = (await readJson(response)) as { sid?: unknown; code?: unknown; status?: unknown } | undefined;
     if (response.ok) {
-      if (typeof body?.sid !== 'string') throw new VendorError('transient', 'twilio answered without a message sid');
-      return { vendorMessageId: body.sid };
+      // Accepted without a sid is still accepted: sending again would deliver twice (SPEC §2).
+      return { vendorMessageId: typeof body?.sid === 'string' ? body.sid : null };
     }
     const code = typeof body?.code === 'number' ? body.code : undefined;
     let errorClass: ErrorClass = classOfStatus(response.status);

@@ -11,8 +11,11 @@ export interface VendorRequest {
 }
 
 export interface VendorAccepted {
-  /** The vendor's id for the message (receipts refer to it). */
-  vendorMessageId: string;
+  /**
+   * The vendor's id for the message (receipts refer to it); null when the vendor accepted it
+   * without one: still a success, never a reason to send again (SPEC §2).
+   */
+  vendorMessageId: string | null;
 }
 
 /** Sends one message; resolves when the vendor accepted it, throws VendorError otherwise. */

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { AppError } from '@hub/http';
+import { AppError, unavailable } from '@hub/http';
 import type { AdminMetrics } from '../metrics.ts';
 import { clientIp } from './client-ip.ts';
 import type { AdminRateLimiter, RateDecision, Scope } from './rate-limit.ts';
@@ -27,7 +27,7 @@ export function guard(deps: GuardDeps, scope: Scope): RequestHandler {
       decision = await deps.rateLimiter.take(scope, ip);
     } catch (err) {
       log.error({ err, scope }, 'rate limiter unavailable, denying');
-      next(new AppError({ code: 'SERVICE_UNAVAILABLE', status: 503, message: 'rate limiter unavailable', cause: err }));
+      next(unavailable('rate limiter unavailable', err));
       return;
     }
     if (!decision.allowed) {

@@ -10,9 +10,9 @@ import {
 } from '@hub/domain';
 import { newId, type Template } from '@hub/db';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
-import { AppError, badRequest, notFound } from '@hub/http';
+import { AppError, badRequest, notFound, unavailable } from '@hub/http';
 import type { Deps } from '../deps.ts';
-import { claimIdempotencyKey, releaseIdempotencyKey, rememberIdempotencyKey, takeOverIdempotencyKey, uuidV7Time } from '../idempotency.ts';
+import { claimIdempotencyKey, idempotencyKeyTtlMs, readIdempotencyKey, releaseIdempotencyKey, rememberIdempotencyKey } from '../idempotency.ts';
 import { IdempotencyKeyTaken } from '../notification-writer.ts';
 import { consumeRateLimit, refundRateLimit } from '../rate-limit.ts';
 import type { SendNotificationBody } from '../schemas.ts';
@@ -36,35 +36,52 @@ export const duplicateRequest = (notificationId: string) =>
 type Pick_ = Pick<Deps, 'db' | 'redis' | 'clock' | 'config' | 'topics' | 'metrics' | 'logger' | 'writer'>;
 
 /**
- * POST /notifications. Order matters: claim the key (Redis SET NX), resolve channels and render,
- * take the rate limit for every channel at once, then write notification + attempts + outbox +
- * audit in one transaction whose first insert is the key's Postgres row (the guarantee).
- * Anything failing before commit releases the key and refunds the rate limit.
+ * POST /notifications. Order matters: claim the key (Redis SET NX, pending), resolve channels and
+ * render, take the rate limit for every channel at once, then write notification + attempts +
+ * outbox + audit in one transaction whose first insert is the key's Postgres row (the
+ * guarantee), and mark the key committed. Anything failing before commit releases the key and
+ * refunds the rate limit. A 409 DUPLICATE_REQUEST only ever names a committed notification
+ * (SPEC §3): a key held by a request still in flight is waited for, then answered.
  */
-export async function sendNotification(deps: Pick_, input: { idempotencyKey: string; body: SendNotificationBody }): Promise<SendNotificationResult> {
+export async function sendNotification(
+  deps: Pick_,
+  input: { idempotencyKey: string; body: SendNotificationBody; createdBy?: string | undefined },
+): Promise<SendNotificationResult> {
   const { redis, config } = deps;
   const notificationId = newId();
   // The claim and the (side-effect free) recipient read run concurrently: one round trip of
   // latency instead of two on the hot path.
   const [claim, snapshot] = await Promise.allSettled([
-    claimIdempotencyKey(redis, input.idempotencyKey, notificationId, config.IDEMPOTENCY_TTL_SECONDS),
+    viaRedis(() => claimIdempotencyKey(redis, input.idempotencyKey, notificationId, config.IDEMPOTENCY_CLAIM_TTL_MS)),
     loadRecipient(deps, input.body.recipientId),
   ]);
   if (claim.status === 'rejected') throw claim.reason;
-  if (!claim.value.claimed && !(await tookOverAbandonedClaim(deps, input.idempotencyKey, claim.value.notificationId, notificationId))) {
-    deps.metrics.idempotencyConflicts.inc();
-    throw duplicateRequest(claim.value.notificationId);
+  let held = claim.value;
+  const waitUntil = Date.now() + config.IDEMPOTENCY_WAIT_MS;
+  while (!held.claimed) {
+    const answer = await awaitHolder(deps, input.idempotencyKey, held, waitUntil);
+    if (answer instanceof AppError) {
+      deps.metrics.idempotencyConflicts.inc();
+      throw answer;
+    }
+    // The holder released the key (it failed) or its claim expired (it died): ours to take.
+    held = await viaRedis(() => claimIdempotencyKey(redis, input.idempotencyKey, notificationId, config.IDEMPOTENCY_CLAIM_TTL_MS));
   }
   let committed = false;
   try {
     if (snapshot.status === 'rejected') throw snapshot.reason;
     const result = await accept(deps, { ...input, notificationId, snapshot: snapshot.value });
     committed = true;
+    // A repeat is now answered from Redis at once. If Redis is down, the pending claim expires
+    // and Postgres still answers for the key.
+    await rememberIdempotencyKey(redis, input.idempotencyKey, notificationId, config.IDEMPOTENCY_TTL_SECONDS).catch((err: unknown) =>
+      deps.logger.warn({ err, notificationId }, 'could not mark the idempotency key committed'),
+    );
     return result;
   } catch (err) {
     if (err instanceof IdempotencyKeyTaken) {
-      committed = true; // the key is legitimately taken: keep it, pointing at its owner
-      await rememberIdempotencyKey(redis, input.idempotencyKey, err.notificationId, config.IDEMPOTENCY_TTL_SECONDS);
+      committed = true; // the key is legitimately taken: keep it, pointing at its (committed) owner
+      await rememberIdempotencyKey(redis, input.idempotencyKey, err.notificationId, config.IDEMPOTENCY_TTL_SECONDS).catch(() => {});
       deps.metrics.idempotencyConflicts.inc();
       throw duplicateRequest(err.notificationId);
     }
@@ -79,24 +96,48 @@ export async function sendNotification(deps: Pick_, input: { idempotencyKey: str
 }
 
 /**
- * A claim whose request died before it could commit or release (process killed, Redis
- * unreachable at release time) would block the key for 24 h with an id that never existed.
- * The claim's value is a UUIDv7, so its age is known: a claim older than the longest a request
- * can take, with no Postgres row for the key, is abandoned and this request takes it over.
- * Postgres's primary key still decides if the old request were somehow alive after all.
+ * What to do about a key another request holds. Committed → 409 naming it. Pending → wait (until
+ * `waitUntil`, IDEMPOTENCY_WAIT_MS after arrival) for the holder's outcome, asking Postgres, the
+ * guarantee, which only shows a committed row: 409 DUPLICATE_REQUEST naming it; `'free'` once
+ * the holder released the key (it failed) or its claim expired (it died); 409
+ * REQUEST_IN_PROGRESS with Retry-After while it is still undecided. Never the id of a request
+ * in flight: it may yet fail (SPEC §3).
  */
-async function tookOverAbandonedClaim(deps: Pick_, idempotencyKey: string, claimedId: string, notificationId: string): Promise<boolean> {
-  const age = deps.clock().getTime() - uuidV7Time(claimedId);
-  if (!(age > ABANDONED_CLAIM_MS)) return false;
-  const row = await deps.db.selectFrom('idempotency_keys').select('notification_id').where('key', '=', idempotencyKey).executeTakeFirst();
-  if (row) return false;
-  const taken = await takeOverIdempotencyKey(deps.redis, idempotencyKey, claimedId, notificationId, deps.config.IDEMPOTENCY_TTL_SECONDS);
-  if (taken) deps.logger.warn({ notificationId, abandonedNotificationId: claimedId }, 'took over an abandoned idempotency claim');
-  return taken;
+async function awaitHolder(
+  deps: Pick_,
+  idempotencyKey: string,
+  held: { state: 'pending' | 'committed'; notificationId: string },
+  waitUntil: number,
+): Promise<AppError | 'free'> {
+  if (held.state === 'committed') return duplicateRequest(held.notificationId);
+  for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+    const row = await deps.db.selectFrom('idempotency_keys').select('notification_id').where('key', '=', idempotencyKey).executeTakeFirst();
+    if (row) return duplicateRequest(row.notification_id);
+    const now = await viaRedis(() => readIdempotencyKey(deps.redis, idempotencyKey));
+    if (now === null) return 'free';
+    if (now.state === 'committed') return duplicateRequest(now.notificationId);
+    if (Date.now() >= waitUntil) break;
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+  const leftMs = await viaRedis(() => idempotencyKeyTtlMs(deps.redis, idempotencyKey));
+  const retryAfter = Math.max(1, Math.min(Math.ceil(leftMs / 1_000), Math.ceil(deps.config.IDEMPOTENCY_CLAIM_TTL_MS / 1_000)));
+  return new AppError({
+    code: 'REQUEST_IN_PROGRESS',
+    status: 409,
+    message: 'a request with this Idempotency-Key is still in progress; retry later',
+    headers: { 'Retry-After': String(retryAfter) },
+    details: { retryAfterMillis: retryAfter * 1_000 },
+  });
 }
 
-/** Far beyond any request's lifetime (the shutdown deadline is 25 s). */
-const ABANDONED_CLAIM_MS = 120_000;
+/** Redis down (restarting, unreachable) is the dependency's fault, not the caller's: 503 with Retry-After (SPEC §3). */
+async function viaRedis<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw unavailable('redis is unavailable', err);
+  }
+}
 
 type Snapshot = Awaited<ReturnType<typeof loadRecipient>>;
 
@@ -128,7 +169,7 @@ interface Rendered {
 
 async function accept(
   deps: Pick_,
-  input: { idempotencyKey: string; body: SendNotificationBody; notificationId: string; snapshot: Snapshot },
+  input: { idempotencyKey: string; body: SendNotificationBody; createdBy?: string | undefined; notificationId: string; snapshot: Snapshot },
 ): Promise<SendNotificationResult> {
   const { db, config } = deps;
   const { body, notificationId, snapshot: recipient } = input;
@@ -181,7 +222,7 @@ async function accept(
   const scheduledFor = status === 'SCHEDULED' ? resolution.scheduledFor : null;
   const channels = [...new Set(rendered.map((r) => r.delivery.channel))];
 
-  const limited = await consumeRateLimit(deps.redis, {
+  const limited = await viaRedis(() => consumeRateLimit(deps.redis, {
     recipientId: body.recipientId,
     channels,
     limits: {
@@ -193,7 +234,7 @@ async function accept(
     windowMs: config.RATE_LIMIT_WINDOW_MS,
     now,
     member: notificationId,
-  });
+  }));
   if (!limited.allowed) {
     deps.metrics.rateLimitDenials.inc({ channel: limited.channel });
     throw new AppError({
@@ -212,6 +253,7 @@ async function accept(
       notificationWrite(deps.topics, {
         id: notificationId,
         idempotencyKey: input.idempotencyKey,
+        createdBy: input.createdBy,
         request: body,
         status,
         suppressionReason,

@@ -18,7 +18,7 @@ const fcmError = (status: number, grpc: string, errorCode: string, message: stri
  * Fake FCM HTTP v1 `messages:send`. Checks the service account's self-signed JWT (RS256,
  * firebase.messaging scope). Token-driven answers: `unregistered-…` 404 UNREGISTERED,
  * `throttled-…` 429 QUOTA_EXCEEDED, `unavailable-…` 503, `malformed-…` 400 INVALID_ARGUMENT
- * about the registration token, `hang-…` never answers; anything else 200 with a message name.
+ * about the registration token, `hang-…` never answers, `noid-…` 200 without a name; anything else 200 with a message name.
  */
 export async function startFakeFcm(options: { projectId: string; publicKeyPem: string; clientEmail: string }): Promise<FakeServer> {
   const key: KeyObject = createPublicKey(options.publicKeyPem);
@@ -42,6 +42,8 @@ export async function startFakeFcm(options: { projectId: string; publicKeyPem: s
       return fcmError(400, 'INVALID_ARGUMENT', 'INVALID_ARGUMENT', 'The registration token is not a valid FCM registration token');
     }
     if (token.startsWith('hang-')) return 'hang';
+    // Accepted without a message name (a vendor may leave the id out).
+    if (token.startsWith('noid-')) return { status: 200, body: {} };
     sequence++;
     return { status: 200, body: { name: `projects/${options.projectId}/messages/0:${Date.now()}%${sequence}` } };
   });

@@ -4,7 +4,7 @@ import { startFakeServer, type FakeReply, type FakeServer } from './server.ts';
 /**
  * Fake NAVER Cloud SENS AlimTalk `POST /alimtalk/v2/services/{serviceId}/messages`, checking
  * the API gateway v2 signature. Number-driven answers: `01000000001` refused per message
- * (not a KakaoTalk user), `01000000429` 429, `01000000500` 500, `01000000777` never answers;
+ * (not a KakaoTalk user), `01000000429` 429, `01000000500` 500, `01000000777` never answers, `01000000204` accepted without a messageId;
  * anything else 202 with requestStatusCode A000 and a messageId.
  */
 export async function startFakeKakao(options: { serviceId: string; accessKey: string; secretKey: string }): Promise<FakeServer> {
@@ -31,7 +31,7 @@ export async function startFakeKakao(options: { serviceId: string; accessKey: st
         statusName: 'success',
         messages: [
           {
-            messageId: crypto.randomUUID(),
+            ...(to === '01000000204' ? {} : { messageId: crypto.randomUUID() }),
             to,
             requestStatusCode: refused ? 'A002' : 'A000',
             requestStatusName: refused ? 'fail' : 'success',

@@ -9,7 +9,7 @@ const sesError = (status: number, type: string, message: string): FakeReply => (
 /**
  * Fake Amazon SES v2 `POST /v2/email/outbound-emails` (REST-JSON, SigV4 required). Recipient-
  * driven answers: `throttled@…` 429 TooManyRequestsException, `not-an-address` 400 BadRequest
- * (illegal address), `rejected@…` 400 MessageRejected, `error@…` 500, `hang@…` never answers;
+ * (illegal address), `rejected@…` 400 MessageRejected, `error@…` 500, `hang@…` never answers, `noid@…` 200 without a MessageId;
  * anything else 200 with a MessageId.
  */
 export async function startFakeSes(): Promise<FakeServer> {
@@ -24,6 +24,7 @@ export async function startFakeSes(): Promise<FakeServer> {
     if (to.startsWith('rejected@')) return sesError(400, 'MessageRejected', 'Email address is not verified.');
     if (to.startsWith('error@')) return sesError(500, 'InternalFailure', 'Internal failure.');
     if (to.startsWith('hang@')) return 'hang';
+    if (to.startsWith('noid@')) return { status: 200, headers: { 'x-amzn-requestid': crypto.randomUUID() }, body: {} };
     return { status: 200, headers: { 'x-amzn-requestid': crypto.randomUUID() }, body: { MessageId: `0100${crypto.randomUUID()}-000000` } };
   });
 }

@@ -9,7 +9,7 @@ const twilioError = (status: number, code: number, message: string): FakeReply =
  * Fake Twilio `POST /2010-04-01/Accounts/{sid}/Messages.json` (Basic auth, form body), with
  * Twilio's test-credential magic numbers: To `+15005550001` → 400 code 21211 (invalid 'To'),
  * `+15005550009` → 400 code 21614 (not a mobile number); plus `+15005550429` → 429 code 20429,
- * `+15005550500` → 500, `+15005550777` never answers; anything else 201 with an SM sid.
+ * `+15005550500` → 500, `+15005550777` never answers, `+15005550204` → 201 without a sid; anything else 201 with an SM sid.
  */
 export async function startFakeTwilio(options: { accountSid: string; authToken: string }): Promise<FakeServer> {
   const expected = `Basic ${Buffer.from(`${options.accountSid}:${options.authToken}`).toString('base64')}`;
@@ -24,6 +24,7 @@ export async function startFakeTwilio(options: { accountSid: string; authToken: 
     if (to === '+15005550429') return twilioError(429, 20429, 'Too Many Requests');
     if (to === '+15005550500') return { status: 500, body: { code: 20500, message: 'Internal Server Error', status: 500 } };
     if (to === '+15005550777') return 'hang';
+    if (to === '+15005550204') return { status: 201, body: { status: 'queued', to } };
     return { status: 201, body: { sid: `SM${crypto.randomUUID().replace(/-/g, '')}`, status: 'queued', to } };
   });
 }
