@@ -33,11 +33,13 @@ export function createApp(ingest: IngestDeps): Express {
   app.use(openApiRoutes({ document: () => ingestOpenApi({ authenticated: deps.config.INGEST_JWKS_URL !== undefined }) }));
 
   const api = express.Router();
-  // Before the JSON parser: the receipt route needs the raw bytes it was signed over.
+  // Before the JSON parser: the receipt route needs the raw bytes it was signed over. Before
+  // caller authentication too: vendors prove themselves by their signatures (SPEC §3).
   api.use(deliveryRoutes(deps));
+  // Everything else under /api/v1, including any route added later, needs a caller (ADR 0021),
+  // and is checked before its body is parsed.
+  api.use(callerAuth(deps.config, deps.logger.child({ component: 'caller-auth' })));
   api.use(express.json({ limit: deps.config.BODY_LIMIT_BYTES, type: () => true }));
-  const auth = callerAuth(deps.config);
-  api.use(['/notifications', '/templates', '/recipients'], auth);
   api.use(notificationRoutes(deps));
   api.use(recipientRoutes(deps));
   api.use(preferenceRoutes(deps));

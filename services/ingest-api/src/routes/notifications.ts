@@ -1,17 +1,38 @@
 import { Router } from 'express';
 import { parseInput } from '@hub/http';
+import { callerOf, requireServiceCaller, type Caller } from '../auth.ts';
 import type { Deps } from '../deps.ts';
 import { historyQuery, idParams, idempotencyHeaders, sendNotificationBody } from '../schemas.ts';
 import { getNotification } from '../usecases/get-notification.ts';
+import { requireVisibleRecipient } from '../usecases/get-recipient.ts';
 import { listHistory } from '../usecases/list-history.ts';
 import { sendNotification } from '../usecases/send-notification.ts';
+
+/**
+ * Idempotency keys are one namespace (Redis and Postgres), so with authentication on each
+ * caller's keys are prefixed with its `sub`: caller A's "1" and caller B's "1" are different
+ * requests, and B's 409 never names A's notification. encodeURIComponent never yields ':', so
+ * the first ':' ends the prefix whatever the sub or the key contain. The columns are text: the
+ * longer key fits.
+ */
+function effectiveIdempotencyKey(caller: Caller, key: string): string {
+  return caller.kind === 'service' ? `${encodeURIComponent(caller.sub)}:${key}` : key;
+}
 
 export function notificationRoutes(deps: Deps): Router {
   const router = Router();
   router.post('/notifications', async (req, res) => {
+    const caller = callerOf(res);
+    requireServiceCaller(caller, 'send notifications');
     const headers = parseInput(idempotencyHeaders, { 'idempotency-key': req.get('idempotency-key') }, 'headers');
     const body = parseInput(sendNotificationBody, req.body, 'body');
-    const result = await sendNotification(deps, { idempotencyKey: headers['idempotency-key'], body });
+    // A service sends only to recipients it created; another caller's answers like a missing one.
+    if (caller.kind === 'service') await requireVisibleRecipient(deps.db, caller, body.recipientId);
+    const result = await sendNotification(deps, {
+      idempotencyKey: effectiveIdempotencyKey(caller, headers['idempotency-key']),
+      body,
+      createdBy: caller.kind === 'service' ? caller.sub : undefined,
+    });
     res.status(result.status === 'SUPPRESSED' ? 200 : 202).json({
       notificationId: result.notificationId,
       status: result.status,
@@ -22,11 +43,11 @@ export function notificationRoutes(deps: Deps): Router {
   });
   router.get('/notifications/me', async (req, res) => {
     const query = parseInput(historyQuery, req.query, 'query');
-    res.json(await listHistory(deps, query));
+    res.json(await listHistory(deps, { ...query, caller: callerOf(res) }));
   });
   router.get('/notifications/:id', async (req, res) => {
     const params = parseInput(idParams, req.params, 'params');
-    res.json(await getNotification(deps, params));
+    res.json(await getNotification(deps, { ...params, caller: callerOf(res) }));
   });
   return router;
 }

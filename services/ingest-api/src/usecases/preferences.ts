@@ -1,8 +1,10 @@
 import { DEFAULT_QUIET_HOURS, KINDS, MANDATORY_KINDS, effectivePreferences, minutesOfDay, type Kind } from '@hub/domain';
 import type { DbOrTx, RecipientPreferences } from '@hub/db';
-import { badRequest, notFound } from '@hub/http';
+import { badRequest } from '@hub/http';
+import type { Caller } from '../auth.ts';
 import type { Deps } from '../deps.ts';
 import type { PutPreferencesBody } from '../schemas.ts';
+import { recipientNotFound, visibleRecipients } from './get-recipient.ts';
 
 export interface PreferencesView {
   recipientId: string;
@@ -30,23 +32,27 @@ function view(recipientId: string, row: Pick<RecipientPreferences, 'quiet_hours_
   };
 }
 
-async function recipientTimezone(db: DbOrTx, recipientId: string, lock: boolean): Promise<string> {
-  let query = db.selectFrom('recipients').select('timezone').where('id', '=', recipientId);
+/** A recipient the caller may not see has no preferences either (404, as if it did not exist). */
+async function recipientTimezone(db: DbOrTx, caller: Caller, recipientId: string, lock: boolean): Promise<string> {
+  let query = visibleRecipients(db, caller).select('timezone').where('id', '=', recipientId);
   // Serialises concurrent partial updates of one recipient's preferences.
   if (lock) query = query.forUpdate();
   const row = await query.executeTakeFirst();
-  if (!row) throw notFound('RECIPIENT_NOT_FOUND', `recipient ${recipientId} does not exist`);
+  if (!row) throw recipientNotFound(recipientId);
   return row.timezone;
 }
 
-export async function getPreferences(deps: Pick<Deps, 'db'>, input: { recipientId: string }): Promise<PreferencesView> {
-  const timezone = await recipientTimezone(deps.db, input.recipientId, false);
+export async function getPreferences(deps: Pick<Deps, 'db'>, input: { recipientId: string; caller: Caller }): Promise<PreferencesView> {
+  const timezone = await recipientTimezone(deps.db, input.caller, input.recipientId, false);
   const row = await deps.db.selectFrom('recipient_preferences').selectAll().where('recipient_id', '=', input.recipientId).executeTakeFirst();
   return view(input.recipientId, row, timezone);
 }
 
 /** Partial update: only the given fields change; returns the effective preferences. */
-export async function updatePreferences(deps: Pick<Deps, 'db' | 'clock'>, input: { recipientId: string; change: PutPreferencesBody }): Promise<PreferencesView> {
+export async function updatePreferences(
+  deps: Pick<Deps, 'db' | 'clock'>,
+  input: { recipientId: string; change: PutPreferencesBody; caller: Caller },
+): Promise<PreferencesView> {
   const { change } = input;
   if (change.kind !== undefined && change.allowed === false && MANDATORY_KINDS.has(change.kind)) {
     throw badRequest(`${change.kind} notifications are mandatory and cannot be opted out of`, {
@@ -54,7 +60,7 @@ export async function updatePreferences(deps: Pick<Deps, 'db' | 'clock'>, input:
     });
   }
   return deps.db.transaction().execute(async (tx) => {
-    const timezone = await recipientTimezone(tx, input.recipientId, true);
+    const timezone = await recipientTimezone(tx, input.caller, input.recipientId, true);
     const current = await tx.selectFrom('recipient_preferences').selectAll().where('recipient_id', '=', input.recipientId).executeTakeFirst();
     const next = {
       quiet_hours_enabled: current?.quiet_hours_enabled ?? true,
