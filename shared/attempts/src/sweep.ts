@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
-import { insertOutboxRows, type Tx } from '@hub/db';
+import type { Tx } from '@hub/db';
 import type { Channel } from '@hub/domain';
 import type { Topics } from '@hub/messaging';
-import { deliveryRequestMessage } from './events.ts';
 import { startsFrom } from './guard.ts';
+import { announce } from './redrive.ts';
 
 /**
  * The lost-record sweep (SPEC §4): a PENDING attempt with no retry scheduled whose delivery
@@ -27,20 +27,6 @@ export async function sweepLostDeliveries(tx: Tx, ctx: { topics: Topics; now: Da
     limit ${options.limit}
     for update of a skip locked`.execute(tx);
   if (rows.length === 0) return 0;
-  await tx
-    .updateTable('delivery_attempts')
-    .set({ requested_at: ctx.now, updated_at: ctx.now })
-    .where('id', 'in', rows.map((a) => a.id))
-    .execute();
-  await insertOutboxRows(
-    tx,
-    rows.map((a) =>
-      deliveryRequestMessage(
-        ctx.topics,
-        { attemptId: a.id, notificationId: a.notification_id, recipientId: a.recipient_id, channel: a.channel, priority: a.priority, retryCount: a.retry_count },
-        ctx.now,
-      ),
-    ),
-  );
+  await announce(tx, ctx, rows);
   return rows.length;
 }
