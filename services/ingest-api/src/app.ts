@@ -1,5 +1,5 @@
 import express, { type Express } from 'express';
-import { httpMetrics, notFoundHandler, openApiRoutes, opsRouter, problemHandler } from '@hub/http';
+import { httpMetrics, notFoundHandler, openApiRoutes, opsRouter, problemHandler, verifyJsonBody } from '@hub/http';
 import { createTopics } from '@hub/messaging';
 import { callerAuth } from './auth.ts';
 import type { Deps, IngestDeps } from './deps.ts';
@@ -39,7 +39,7 @@ export function createApp(ingest: IngestDeps): Express {
   // Everything else under /api/v1, including any route added later, needs a caller (ADR 0021),
   // and is checked before its body is parsed.
   api.use(callerAuth(deps.config, deps.logger.child({ component: 'caller-auth' })));
-  api.use(express.json({ limit: deps.config.BODY_LIMIT_BYTES, type: () => true }));
+  api.use(express.json({ limit: deps.config.BODY_LIMIT_BYTES, type: () => true, verify: verifyJsonBody }));
   api.use(notificationRoutes(deps));
   api.use(recipientRoutes(deps));
   api.use(preferenceRoutes(deps));

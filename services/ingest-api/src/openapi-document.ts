@@ -173,7 +173,7 @@ export function ingestOpenApi(options: { authenticated: boolean }): Record<strin
       tags: ['deliveries'],
       summary: 'Vendor delivery receipt (HMAC-signed)',
       description:
-        'X-Notification-Hub-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>. Unknown vendor, missing secret, skew > 300 s, mismatch or replay → 401.',
+        'X-Notification-Hub-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<attemptId>.<raw body>")> (the attempt id of the path is signed). Unknown vendor, missing secret, skew > 300 s, mismatch or replay → 401; the same receipt while it is still being processed → 409 REQUEST_IN_PROGRESS; Redis down → 503.',
       params: ackParams,
       headers: z.object({
         'X-Notification-Hub-Vendor': z.enum(['fcm', 'ses', 'twilio', 'kakao']),

@@ -21,6 +21,9 @@ import {
 // The zod schemas every route validates with; the OpenAPI document is generated from them.
 
 export const recipientId = z.string().trim().min(1).max(128).describe('recipient id (trimmed, 1-128 chars)');
+// The pattern alone allows any length: a 10,000-character key was stored, and the unique index
+// on templates cannot hold an entry over ~2.7 kB (an insert past it fails with a 500).
+const templateKey = z.string().max(128).regex(TEMPLATE_KEY_PATTERN, 'must look like auth.otp.v1');
 const uuid = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a UUID');
 const timezone = z
   .string()
@@ -33,6 +36,34 @@ const locale = z
   .pipe(z.string().regex(LOCALE_PATTERN, 'must look like ko-kr or en'))
   .describe('locale, trimmed and lowercased (ko-kr)');
 
+// Template variables of one notification (SPEC §3 `payload`). A template renders at most a
+// 200-character title and a 4000-character body (12 KB of UTF-8 at worst), so 100 variables and
+// 16 KiB of JSON leave room for any real template, while without a bound one request could
+// store a megabyte of jsonb (the body limit) in every notification and its outbox row.
+export const PAYLOAD_MAX_KEYS = 100;
+export const PAYLOAD_MAX_BYTES = 16_384;
+
+const payloadEntries = z
+  .record(z.string().min(1).max(128), z.string().max(4000))
+  .meta({ maxProperties: PAYLOAD_MAX_KEYS })
+  .describe(`template variables: at most ${PAYLOAD_MAX_KEYS} keys and ${PAYLOAD_MAX_BYTES} bytes as JSON`);
+
+// The bounds are checked before the entries, so 20,000 keys are one error, not 20,000.
+const payload = z.preprocess((value, ctx) => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const keys = Object.keys(value).length;
+  if (keys > PAYLOAD_MAX_KEYS) {
+    ctx.addIssue({ code: 'too_big', origin: 'object', maximum: PAYLOAD_MAX_KEYS, input: value, message: `at most ${PAYLOAD_MAX_KEYS} keys (got ${keys})` });
+    return z.NEVER;
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(value));
+  if (bytes > PAYLOAD_MAX_BYTES) {
+    ctx.addIssue({ code: 'too_big', origin: 'object', maximum: PAYLOAD_MAX_BYTES, input: value, message: `at most ${PAYLOAD_MAX_BYTES} bytes as JSON (got ${bytes})` });
+    return z.NEVER;
+  }
+  return value;
+}, payloadEntries);
+
 export const idempotencyHeaders = z.object({
   'idempotency-key': z.string().min(1, 'Idempotency-Key header is required').max(128),
 });
@@ -43,8 +74,8 @@ export const sendNotificationBody = z
     kind: z.enum(KINDS),
     title: z.string().min(1).max(200).optional(),
     body: z.string().min(1).max(4000).optional(),
-    templateKey: z.string().regex(TEMPLATE_KEY_PATTERN, 'must look like auth.otp.v1').optional(),
-    payload: z.record(z.string().min(1).max(128), z.string().max(4000)).default({}),
+    templateKey: templateKey.optional(),
+    payload: payload.default({}),
     onQuietHours: z.enum(QUIET_HOURS_POLICIES).default('SUPPRESS'),
   })
   .superRefine((value, ctx) => {
@@ -115,7 +146,8 @@ export const notificationDetail = z.object({
 const directoryChannel = z
   .object({
     type: z.enum(['EMAIL', 'SMS', 'KAKAO_ALIMTALK']),
-    address: z.string().trim().min(1),
+    // 254: the longest address SMTP can carry (RFC 5321); phone numbers are shorter still.
+    address: z.string().trim().min(1).max(254),
   })
   .superRefine((value, ctx) => {
     if (!isValidAddress(value.type, value.address)) ctx.addIssue({ code: 'custom', path: ['address'], message: addressRule(value.type) });
@@ -186,7 +218,7 @@ export const deviceResponse = z.object({
 
 export const createTemplateBody = z
   .object({
-    key: z.string().regex(TEMPLATE_KEY_PATTERN, 'must look like auth.otp.v1'),
+    key: templateKey,
     locale,
     channelType: z.enum(CHANNELS),
     titleTemplate: z.string().min(1).max(TEMPLATE_TITLE_MAX),
@@ -208,7 +240,7 @@ export const templateResponse = z.object({
   createdAt: z.string(),
 });
 
-export const listTemplatesQuery = z.object({ key: z.string().regex(TEMPLATE_KEY_PATTERN, 'must look like auth.otp.v1') });
+export const listTemplatesQuery = z.object({ key: templateKey });
 
 export const VENDORS = ['fcm', 'ses', 'twilio', 'kakao'] as const;
 export type Vendor = (typeof VENDORS)[number];

@@ -1,8 +1,9 @@
+import { Redis } from 'ioredis';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '@hub/db';
+import { createDb, newId } from '@hub/db';
 import { vendorResultSchema } from '@hub/messaging';
-import { createTestContext, type TestContext } from '@hub/testing';
+import { TcpProxy, createTestContext, type TestContext } from '@hub/testing';
 import { WEBHOOK_SECRETS, ingestApp, rowCounts, sign, testClock } from './harness.ts';
 
 const NOON_SEOUL = new Date('2026-03-10T03:00:00Z');
@@ -37,16 +38,16 @@ async function notification() {
 function ack(
   attemptId: string,
   rawBody: string,
-  options: { vendor?: string; secret?: string; timestamp?: number | string; signature?: string; omit?: string[] } = {},
+  options: { vendor?: string; secret?: string; timestamp?: number | string; signature?: string; omit?: string[]; app?: typeof app } = {},
 ) {
   const timestamp = options.timestamp ?? clock.now().getTime();
   const headers: Record<string, string> = {
     'X-Notification-Hub-Vendor': options.vendor ?? 'ses',
     'X-Notification-Hub-Timestamp': String(timestamp),
-    'X-Notification-Hub-Signature': options.signature ?? sign(options.secret ?? WEBHOOK_SECRETS.ses, timestamp, rawBody),
+    'X-Notification-Hub-Signature': options.signature ?? sign(options.secret ?? WEBHOOK_SECRETS.ses, timestamp, attemptId, rawBody),
     'content-type': 'application/json',
   };
-  let req = request(app).post(`/api/v1/deliveries/${attemptId}/ack`);
+  let req = request(options.app ?? app).post(`/api/v1/deliveries/${attemptId}/ack`);
   for (const [name, value] of Object.entries(headers)) if (!options.omit?.includes(name)) req = req.set(name, value);
   return req.send(rawBody);
 }
@@ -92,7 +93,7 @@ describe('POST /deliveries/{attemptId}/ack: signature', () => {
 
   it('rejects a body changed after signing', async () => {
     const { attemptIds } = await notification();
-    const signature = sign(WEBHOOK_SECRETS.ses, NOON_SEOUL.getTime(), '{"success":false}');
+    const signature = sign(WEBHOOK_SECRETS.ses, NOON_SEOUL.getTime(), attemptIds[0]!, '{"success":false}');
     expect((await ack(attemptIds[0]!, '{"success":true}', { signature })).status).toBe(401);
   });
 
@@ -183,7 +184,6 @@ describe('POST /deliveries/{attemptId}/ack: receipts', () => {
   });
 
   it('answers 404 for an unknown attempt and 400 for a signed but invalid body', async () => {
-    // A distinct body: the same body at the same timestamp would be the same signature (a replay).
     expect((await ack(newId(), '{"success":true,"vendorMessageId":"unknown-attempt"}')).status).toBe(404);
     const { attemptIds } = await notification();
     const before = await rowCounts(ctx);
@@ -193,5 +193,121 @@ describe('POST /deliveries/{attemptId}/ack: receipts', () => {
     expect(wrongType.status).toBe(400);
     expect(wrongType.body.errors.map((e: { field: string }) => e.field)).toEqual(['body.success']);
     expect(await rowCounts(ctx)).toEqual(before);
+  });
+});
+
+describe('POST /deliveries/{attemptId}/ack: receipts are bound to their attempt and remembered once processed', () => {
+  const audits = async (attemptId: string) =>
+    (await ctx.database.db.selectFrom('audit_events').select('action').where('target_id', '=', attemptId).execute()).filter((a) => a.action === 'DELIVERY_ACK');
+
+  it('rejects a receipt signed for attempt A and sent to attempt B with 401, changing nothing', async () => {
+    const a = await notification();
+    const b = await notification();
+    const body = '{"success":true,"vendorMessageId":"for-a"}';
+    const before = await rowCounts(ctx);
+    const res = await ack(b.attemptIds[0]!, body, { signature: sign(WEBHOOK_SECRETS.ses, clock.now().getTime(), a.attemptIds[0]!, body) });
+    expect(res.status).toBe(401);
+    expect(res.body).toMatchObject({ code: 'UNAUTHORIZED', message: 'signature mismatch' });
+    expect(await rowCounts(ctx)).toEqual(before);
+    expect((await ack(a.attemptIds[0]!, body)).status).toBe(202);
+  });
+
+  it('accepts two genuine receipts with the same body in the same millisecond for different attempts', async () => {
+    const a = await notification();
+    const b = await notification();
+    const body = '{"success":true}';
+    const results = await Promise.all([ack(a.attemptIds[0]!, body), ack(b.attemptIds[0]!, body)]);
+    expect(results.map((r) => r.status)).toEqual([202, 202]);
+    expect(results.map((r) => r.body.applied)).toEqual([true, true]);
+  });
+
+  it('applies and counts only one of two identical receipts arriving at once', async () => {
+    const { attemptIds } = await notification();
+    const body = '{"success":false,"failureReason":"transient: twice"}';
+    const results = await Promise.all([ack(attemptIds[0]!, body), ack(attemptIds[0]!, body)]);
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses[0]).toBe(202);
+    // 409 while the first is still being processed, 401 (a replay) once it was.
+    expect([401, 409]).toContain(statuses[1]);
+    const loser = results.find((r) => r.status !== 202)!;
+    expect(loser.body.code).toBe(loser.status === 409 ? 'REQUEST_IN_PROGRESS' : 'UNAUTHORIZED');
+    expect(await audits(attemptIds[0]!)).toHaveLength(1);
+  });
+
+  it.each([
+    ['a key written twice (JSON.parse would keep the last)', Buffer.from('{"success":false,"success":true}'), 'body.success'],
+    ['bytes that are not UTF-8', Buffer.concat([Buffer.from('{"success":true,"vendorMessageId":"m'), Buffer.from([0xff]), Buffer.from('"}')]), 'body'],
+  ])('answers a signed receipt with %s 400 and applies nothing', async (_name, rawBody, field) => {
+    const { attemptIds } = await notification();
+    const before = await rowCounts(ctx);
+    const timestamp = clock.now().getTime();
+    const res = await request(app)
+      .post(`/api/v1/deliveries/${attemptIds[0]}/ack`)
+      .set('X-Notification-Hub-Vendor', 'ses')
+      .set('X-Notification-Hub-Timestamp', String(timestamp))
+      .set('X-Notification-Hub-Signature', sign(WEBHOOK_SECRETS.ses, timestamp, attemptIds[0]!, rawBody))
+      // octet-stream: superagent would JSON-encode a Buffer sent as json.
+      .type('application/octet-stream')
+      .send(rawBody);
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual([field]);
+    expect(await rowCounts(ctx)).toEqual(before);
+  });
+
+  it('still rejects a receipt answered 4xx when it comes again (a client error is final)', async () => {
+    const { attemptIds } = await notification();
+    expect((await ack(attemptIds[0]!, '{"success":"maybe"}')).status).toBe(400);
+    const again = await ack(attemptIds[0]!, '{"success":"maybe"}');
+    expect(again.status).toBe(401);
+    expect(again.body.message).toContain('replay');
+  });
+
+  it('answers 503 UNAVAILABLE with Retry-After when Redis is unreachable, so the vendor retries', async () => {
+    const { attemptIds } = await notification();
+    const proxy = new TcpProxy({ host: new URL(ctx.redisUrl).hostname, port: Number(new URL(ctx.redisUrl).port || 6379) });
+    await proxy.start();
+    // No offline queue, no retries: once the proxy is cut a command fails at once.
+    const redis = new Redis(proxy.port, '127.0.0.1', { keyPrefix: ctx.redisPrefix, maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true });
+    try {
+      await redis.connect();
+      const proxied = ingestApp(ctx, { clock: clock.now, redis }).app;
+      await proxy.cut();
+      const res = await ack(attemptIds[0]!, '{"success":true}', { app: proxied });
+      expect(res.status).toBe(503);
+      expect(res.body.code).toBe('UNAVAILABLE');
+      expect(res.headers['retry-after']).toBe('1');
+      expect(await audits(attemptIds[0]!)).toHaveLength(0);
+    } finally {
+      redis.disconnect();
+      await proxy.cut();
+    }
+  });
+
+  it('does not remember a receipt whose processing failed with a 5xx: the same receipt again is applied', async () => {
+    const { attemptIds } = await notification();
+    // An app whose Postgres connections run through a proxy this test can cut.
+    const url = new URL(ctx.databaseUrl);
+    const proxy = new TcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
+    await proxy.start();
+    url.host = `127.0.0.1:${proxy.port}`;
+    const database = createDb({ url: url.toString(), max: 2, applicationName: 'test-ack-proxied' });
+    try {
+      const proxied = ingestApp(ctx, { clock: clock.now, database }).app;
+      const body = '{"success":true,"vendorMessageId":"after-outage"}';
+      await proxy.cut();
+      const failed = await ack(attemptIds[0]!, body, { app: proxied });
+      expect(failed.status).toBe(500);
+      expect(await audits(attemptIds[0]!)).toHaveLength(0);
+      await proxy.restore();
+      const retried = await ack(attemptIds[0]!, body, { app: proxied });
+      expect(retried.status).toBe(202);
+      expect(retried.body).toEqual({ attemptId: attemptIds[0], status: 'SUCCEEDED', applied: true });
+      // Processed now: from here on it is a replay.
+      expect((await ack(attemptIds[0]!, body, { app: proxied })).status).toBe(401);
+      expect(await audits(attemptIds[0]!)).toHaveLength(1);
+    } finally {
+      await database.close();
+      await proxy.cut();
+    }
   });
 });

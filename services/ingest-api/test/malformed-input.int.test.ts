@@ -174,3 +174,61 @@ describe('malformed input never causes a 5xx or a write', () => {
         ),
     ));
 });
+
+// Postgres text and jsonb cannot hold U+0000, and an unpaired surrogate has no UTF-8 form (the
+// statement fails, or U+FFFD is stored). Either is the caller's mistake: a 400 naming the field.
+describe('text Postgres cannot store is a 400 naming the field, never a 500', () => {
+  const json = (body: unknown) => JSON.stringify(body);
+  const cases: Array<[string, () => request.Test, string]> = [
+    ['a NUL in POST /notifications title', () => request(base).post('/api/v1/notifications').set('Idempotency-Key', 'nul-title').type('json').send(json({ ...sendBody, title: 'a\u0000b' })), 'body.title'],
+    ['a lone surrogate in POST /notifications body', () => request(base).post('/api/v1/notifications').set('Idempotency-Key', 'sur-body').type('json').send(json({ ...sendBody, body: 'x\ud800y' })), 'body.body'],
+    ['a NUL in POST /notifications recipientId', () => request(base).post('/api/v1/notifications').set('Idempotency-Key', 'nul-rid').type('json').send(json({ ...sendBody, recipientId: 'fuzz\u0000user' })), 'body.recipientId'],
+    ['a NUL in a POST /notifications payload value', () => request(base).post('/api/v1/notifications').set('Idempotency-Key', 'nul-payload').type('json').send(json({ recipientId: 'fuzz-user', kind: 'SECURITY', templateKey: 'auth.otp.v1', payload: { code: '1\u00002' } })), 'body.payload.code'],
+    ['a NUL in POST /templates bodyTemplate', () => request(base).post('/api/v1/templates').type('json').send(json({ key: 'nul.body', locale: 'ko-kr', channelType: 'EMAIL', titleTemplate: 't', bodyTemplate: 'b\u0000' })), 'body.bodyTemplate'],
+    ['a NUL in POST /devices token', () => request(base).post('/api/v1/devices').type('json').send(json({ recipientId: 'fuzz-user', platform: 'WEB', token: `t\u0000${'w'.repeat(40)}` })), 'body.token'],
+    ['a %00 in PUT /recipients/{id}', () => request(base).put('/api/v1/recipients/a%00b').send({ channels: [] }), 'params.id'],
+    ['a NUL in a PUT /recipients/{id} address', () => request(base).put('/api/v1/recipients/nul-address').type('json').send(json({ channels: [{ type: 'EMAIL', address: 'a\u0000@b.co' }] })), 'body.channels.0.address'],
+    ['a %00 in GET /recipients/{id}', () => request(base).get('/api/v1/recipients/a%00b'), 'params.id'],
+    ['a %00 in GET /users/{id}/preferences', () => request(base).get('/api/v1/users/a%00b/preferences'), 'params.recipientId'],
+    ['a %00 in PUT /users/{id}/preferences', () => request(base).put('/api/v1/users/a%00b/preferences').send({ kind: 'MARKETING', allowed: false }), 'params.recipientId'],
+    ['a %00 in GET /notifications/me?recipientId=', () => request(base).get('/api/v1/notifications/me?recipientId=a%00b'), 'query.recipientId'],
+    ['a lone surrogate (%ED%A0%80) in PUT /recipients/{id}', () => request(base).put('/api/v1/recipients/a%ED%A0%80b').send({ channels: [] }), 'params'],
+  ];
+
+  it.each(cases)('%s', async (_name, make, field) => {
+    const before = await rowCounts(ctx);
+    const res = await make();
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(res.body.code).toBe('BAD_REQUEST');
+    expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+    expect(await rowCounts(ctx)).toEqual(before);
+  });
+});
+
+describe('limits a production API sets', () => {
+  const send = (body: unknown, key: string) => request(base).post('/api/v1/notifications').set('Idempotency-Key', key).type('json').send(JSON.stringify(body));
+  const many = (n: number, value: string) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, value]));
+
+  it.each<[string, () => request.Test, string]>([
+    ['a payload of 20,000 keys (289 kB)', () => send({ ...sendBody, payload: many(20_000, 'v') }, 'limit-keys'), 'body.payload'],
+    ['a payload of 101 keys', () => send({ ...sendBody, payload: many(101, 'v') }, 'limit-101'), 'body.payload'],
+    ['a payload over 16 KiB as JSON', () => send({ ...sendBody, payload: many(5, 'v'.repeat(4000)) }, 'limit-bytes'), 'body.payload'],
+    ['a template key of 10,000 characters', () => request(base).post('/api/v1/templates').send({ key: `a.${'b'.repeat(10_000)}`, locale: 'ko-kr', channelType: 'EMAIL', titleTemplate: 't', bodyTemplate: 'b' }), 'body.key'],
+    ['an e-mail address of 300 characters', () => request(base).put('/api/v1/recipients/long-address').send({ channels: [{ type: 'EMAIL', address: `${'a'.repeat(290)}@example.com` }] }), 'body.channels.0.address'],
+    ['a body that is not JSON', () => request(base).post('/api/v1/devices').type('json').send('{"recipientId":'), 'body'],
+  ])('answers %s with a 400 naming the field and writes nothing', async (_name, make, field) => {
+    const before = await rowCounts(ctx);
+    const res = await make();
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+    expect(await rowCounts(ctx)).toEqual(before);
+  });
+
+  it('accepts a payload at the limits (100 keys, 16 KiB)', async () => {
+    const payload = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${String(i).padStart(2, '0')}`, 'v'.repeat(150)]));
+    expect(Buffer.byteLength(JSON.stringify(payload))).toBeLessThanOrEqual(16_384);
+    expect((await send({ ...sendBody, payload }, 'limit-ok')).status).toBe(202);
+  });
+});

@@ -1,5 +1,6 @@
 import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerClientError } from './problem.ts';
 
 export interface RunningServer {
   server: Server;
@@ -43,6 +44,8 @@ export async function listen(app: RequestListener, port: number, host = '0.0.0.0
     res.once('close', () => open.delete(res));
   });
   server.on('request', app);
+  // Requests Node's parser refuses (an oversized header, control bytes) get problem+json too.
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -6,3 +6,4 @@ export { spawnService, startService, type ServiceProcess, type StartedService } 
 export { TcpProxy } from './tcp-proxy.ts';
 export { freePort } from './ports.ts';
 export { seedDevice, seedNotification, seedNotifications, type SeedDelivery, type SeedNotificationInput, type SeededNotification } from './seed.ts';
+export * from './hostile-http.ts';

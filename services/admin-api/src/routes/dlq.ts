@@ -1,5 +1,5 @@
 import express, { Router } from 'express';
-import { AppError, parseInput } from '@hub/http';
+import { AppError, parseInput, verifyJsonBody } from '@hub/http';
 import type { AdminDeps } from '../deps.ts';
 import { guard } from '../access/guard.ts';
 import { AdminRateLimiter } from '../access/rate-limit.ts';
@@ -30,7 +30,10 @@ export function dlqRouter(deps: AdminDeps): Router {
   const read = guard({ ...deps, rateLimiter: limiter }, 'dlq.read');
   const write = guard({ ...deps, rateLimiter: limiter }, 'dlq.write');
   const bulk = guard({ ...deps, rateLimiter: limiter }, 'dlq.bulk');
-  const json = express.json({ limit: '16kb' });
+  // Every body is read as JSON whatever its content type, as ingest-api reads them: a body sent as
+  // text/plain is not silently ignored (a discard without its reason), and bytes that are not
+  // UTF-8 or repeat a key are a 400.
+  const json = express.json({ limit: '16kb', type: () => true, verify: verifyJsonBody });
   const actor = deps.access.actor;
 
   router.get('/dlq', read, async (req, res) => {
