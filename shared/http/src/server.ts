@@ -31,6 +31,9 @@ function lastOnConnection(res: ServerResponse): void {
   res.once('finish', () => socket?.end());
 }
 
+/** With a drain delay, how long a connection accepted before the listener closed may take to send its request. */
+const IDLE_GRACE_MS = 500;
+
 /** Listens on `port` (0 = any free port) and resolves once bound. */
 export async function listen(app: RequestListener, port: number, host = '0.0.0.0'): Promise<RunningServer> {
   const server = createServer();
@@ -62,8 +65,13 @@ export async function listen(app: RequestListener, port: number, host = '0.0.0.0
       if (options.drainDelayMs) await new Promise((resolve) => setTimeout(resolve, options.drainDelayMs));
       await new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
-        server.closeIdleConnections();
         for (const res of open) lastOnConnection(res);
+        // A connection accepted just before the listener closed may not have sent its request
+        // yet (to Node it is idle): closing it now would reset a request already on its way.
+        // Every response now closes its connection, so what is still idle after a moment is a
+        // client that sent nothing.
+        if (options.drainDelayMs) setTimeout(() => server.closeIdleConnections(), IDLE_GRACE_MS).unref();
+        else server.closeIdleConnections();
       });
     },
   };
