@@ -55,8 +55,12 @@ interface IdempotencyCommands {
   releaseIdempotencyKeyScript(key: string, owner: string): Promise<number>;
 }
 
-/** Defines the command on this client the first time (definitions are per client); no I/O. */
-function withIdempotencyCommands(redis: Redis): Redis & IdempotencyCommands {
+/**
+ * Defines the command on this client (definitions are per client; no I/O). createApp calls it
+ * before the first request: with auto-pipelining, a pipeline opened before the definition lacks
+ * the command, and ioredis then throws outside any promise (the process dies).
+ */
+export function withIdempotencyCommands(redis: Redis): Redis & IdempotencyCommands {
   const client = redis as Redis & Partial<IdempotencyCommands>;
   if (!client.releaseIdempotencyKeyScript) redis.defineCommand('releaseIdempotencyKeyScript', { numberOfKeys: 1, lua: RELEASE_LUA });
   return client as Redis & IdempotencyCommands;

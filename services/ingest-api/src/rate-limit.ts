@@ -40,8 +40,12 @@ interface RateLimitCommands {
   rateLimitScript(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<[index: number, retryAfterMs: number]>;
 }
 
-/** Defines the command on this client the first time (definitions are per client); no I/O. */
-function withRateLimitCommand(redis: Redis): Redis & RateLimitCommands {
+/**
+ * Defines the command on this client (definitions are per client; no I/O). createApp calls it
+ * before the first request: with auto-pipelining, a pipeline opened before the definition lacks
+ * the command, and ioredis then throws outside any promise (the process dies).
+ */
+export function withRateLimitCommand(redis: Redis): Redis & RateLimitCommands {
   const client = redis as Redis & Partial<RateLimitCommands>;
   if (!client.rateLimitScript) redis.defineCommand('rateLimitScript', { lua: RATE_LIMIT_LUA });
   return client as Redis & RateLimitCommands;

@@ -71,8 +71,12 @@ interface ReceiptCommands {
   releaseReceiptScript(key: string, owner: string): Promise<number>;
 }
 
-/** Defines the command on this client the first time (definitions are per client); no I/O. */
-function withReceiptCommands(redis: Redis): Redis & ReceiptCommands {
+/**
+ * Defines the command on this client (definitions are per client; no I/O). createApp calls it
+ * before the first request: with auto-pipelining, a pipeline opened before the definition lacks
+ * the command, and ioredis then throws outside any promise (the process dies).
+ */
+export function withReceiptCommands(redis: Redis): Redis & ReceiptCommands {
   const client = redis as Redis & Partial<ReceiptCommands>;
   if (!client.releaseReceiptScript) redis.defineCommand('releaseReceiptScript', { numberOfKeys: 1, lua: RELEASE_LUA });
   return client as Redis & ReceiptCommands;

@@ -6,6 +6,8 @@ import { createTestContext, pollUntil, type TestContext } from '@hub/testing';
 import { Redis } from 'ioredis';
 import { createMetricsRegistry, Readiness } from '@hub/observability';
 import { createApp } from '../src/app.ts';
+import { releaseIdempotencyKey } from '../src/idempotency.ts';
+import { consumeRateLimit } from '../src/rate-limit.ts';
 import { ingestApp, ingestConfig, rowCounts, testClock } from './harness.ts';
 
 const NOON_SEOUL = new Date('2026-03-10T03:00:00Z');
@@ -451,6 +453,7 @@ describe('POST /notifications without Redis', () => {
   it('answers 503 UNAVAILABLE with Retry-After, not 500, and writes nothing', async () => {
     const id = await recipient({ channels: [{ type: 'EMAIL', address: 'down@example.com' }], devices: 0 });
     const down = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    down.on('error', () => {});
     const registry = createMetricsRegistry('ingest-redis-down');
     const offline = createApp({ db: ctx.database.db, sql: ctx.database.sql, redis: down, logger: ctx.logger, registry, readiness: new Readiness(), clock: clock.now, config: ingestConfig(ctx) });
     const before = await rowCounts(ctx);
@@ -461,5 +464,25 @@ describe('POST /notifications without Redis', () => {
     expect(res.body.code).toBe('UNAVAILABLE');
     expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(await rowCounts(ctx)).toEqual(before);
+  });
+});
+
+describe('Redis scripts', () => {
+  it('are commands of the client before the first request, so an auto-pipeline already open in the same tick carries them', async () => {
+    const fresh = new Redis(ctx.redisUrl, { keyPrefix: ctx.redisPrefix, enableAutoPipelining: true, maxRetriesPerRequest: 1 });
+    try {
+      createApp({ db: ctx.database.db, sql: ctx.database.sql, redis: fresh, logger: ctx.logger, registry: createMetricsRegistry('ingest-fresh'), readiness: new Readiness(), clock: clock.now, config: ingestConfig(ctx) });
+      // A plain command first opens the tick's pipeline; the script follows in the same tick.
+      const [set, limited, released] = await Promise.all([
+        fresh.set(`fresh-${uniq('k')}`, '1', 'PX', 10_000),
+        consumeRateLimit(fresh, { recipientId: uniq('fresh'), channels: ['SMS'], limits: { PUSH: 1, EMAIL: 1, SMS: 1, KAKAO_ALIMTALK: 1 }, windowMs: 60_000, now: clock.now(), member: 'm' }),
+        releaseIdempotencyKey(fresh, uniq('fresh-key'), 'nobody'),
+      ]);
+      expect(set).toBe('OK');
+      expect(limited).toEqual({ allowed: true });
+      expect(released).toBeUndefined();
+    } finally {
+      fresh.disconnect();
+    }
   });
 });
