@@ -106,6 +106,9 @@ export class ConsumerRunner<T> {
     consumer.on(consumer.events.CRASH, (event) => {
       this.crashed = event.payload.error;
       this.log.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
+      // kafkajs gives up for good on some errors (no group coordinator right after a broker
+      // restart): the process would stay up consuming nothing. Start a new consumer instead.
+      if (!event.payload.restart && !this.stopping) void this.restartAfterCrash(consumer);
     });
     consumer.on(consumer.events.GROUP_JOIN, () => {
       this.crashed = undefined;
@@ -117,24 +120,30 @@ export class ConsumerRunner<T> {
     });
     this.stopping = false;
     this.held = new Promise((resolve) => (this.releaseHeld = resolve));
-    await consumer.connect();
-    // A brand-new group starts at the beginning: messages written before it existed are not lost.
-    await consumer.subscribe({ topics: this.options.topics, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 16,
-      eachBatch: (payload) => this.processBatch(payload),
-    });
+    try {
+      await consumer.connect();
+      // A brand-new group starts at the beginning: messages written before it existed are not lost.
+      await consumer.subscribe({ topics: this.options.topics, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 16,
+        eachBatch: (payload) => this.processBatch(payload),
+      });
+    } catch (err) {
+      await consumer.disconnect().catch(() => {});
+      throw err;
+    }
     this.consumer = consumer;
     this.log.info({ topics: this.options.topics, concurrency: this.options.concurrency }, 'consumer started');
   }
 
   /** Stops starting messages, lets in-flight handlers finish, commits their offsets and leaves the group. */
   async stop(): Promise<void> {
+    // First: a restart after a crash, between two consumers, must not start another.
+    this.stopping = true;
     const consumer = this.consumer;
     if (!consumer) return;
-    this.stopping = true;
     clearTimeout(this.commitTimer);
     this.commitTimer = undefined;
     // Both bounded: a handler stuck on a dead connection, or a commit that kafkajs retries
@@ -148,6 +157,23 @@ export class ConsumerRunner<T> {
     this.releaseHeld();
     await consumer.disconnect();
     this.log.info('consumer stopped');
+  }
+
+  /** Replaces a consumer kafkajs will not restart, with backoff (1 s doubling to 10 s), until one runs or stop(). */
+  private async restartAfterCrash(dead: Consumer): Promise<void> {
+    if (this.consumer === dead) this.consumer = undefined;
+    await dead.disconnect().catch(() => {});
+    for (let failures = 0; !this.stopping; failures++) {
+      await sleep(exponentialBackoffMs(failures, { baseMs: 1_000, maxMs: 10_000 }));
+      if (this.stopping) return;
+      try {
+        await this.start();
+        this.log.warn({ failures }, 'consumer restarted after a crash kafkajs does not recover from');
+        return;
+      } catch (err) {
+        this.log.error({ err, failures: failures + 1 }, 'restarting the consumer failed, will retry');
+      }
+    }
   }
 
   /** For readiness: started and not crashed. */
