@@ -90,17 +90,25 @@ function redisClient(): Redis {
 }
 
 describe('the vendor send-rate cap', () => {
-  it('holds across replicas: two dispatchers sharing a 4/s quota send at most 4 per second together', async () => {
+  it('holds across replicas: two dispatchers sharing a 20/s quota send at most 20 per second together (+10 % in a rolling second)', async () => {
     const vendor = new RecordingVendor('quota-shared');
     // Two replicas: each its own process state, one Redis.
-    const replicas = [0, 1].map(() => new ProtectedVendor(vendor, policy, redisSendRateCap(redisClient(), { vendor: 'quota-shared', ratePerSecond: 4 })));
+    const replicas = [0, 1].map(() => new ProtectedVendor(vendor, policy, redisSendRateCap(redisClient(), { vendor: 'quota-shared', ratePerSecond: 20 })));
     closers.push(...replicas.map((r) => () => r.close()));
     const request = (i: number): VendorRequest => ({ attemptId: `q-${i}`, channel: 'SMS', address: '+821000000000', title: 't', body: 'b' });
-    await Promise.all(Array.from({ length: 16 }, (_, i) => replicas[i % 2]!.send(request(i))));
+    const started = Date.now();
+    await Promise.all(Array.from({ length: 70 }, (_, i) => replicas[i % 2]!.send(request(i))));
     const times = vendor.calls.map((c) => c.at).sort((a, b) => a - b);
-    // Any window of one second holds at most 4 sends (and 16 took at least 3 windows).
-    for (const [i, t] of times.entries()) expect(times.filter((u) => u >= t && u < t + 1_000).length, `window at send ${i}`).toBeLessThanOrEqual(4);
-    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(2_000);
+    // Each second of the clock holds at most the cap + 10 % (the limiter allows 20; the rest is
+    // the moment a send is recorded here, a few ms after its slot was granted, on a busy box).
+    const perSecond = new Map<number, number>();
+    for (const t of times) perSecond.set(Math.floor(t / 1_000), (perSecond.get(Math.floor(t / 1_000)) ?? 0) + 1);
+    expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(22);
+    // Any rolling second: the cap plus one 100 ms slot's share (2), with the same recording slack.
+    for (const [i, t] of times.entries()) expect(times.filter((u) => u >= t && u < t + 1_000).length, `window at send ${i}`).toBeLessThanOrEqual(24);
+    // And the cap is used: 70 sends take about 3.5 s, not much longer.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3_000);
+    expect(Date.now() - started).toBeLessThan(6_000);
   }, 30_000);
 
   it('is waited for before the claim: no lease runs while a delivery queues for a send slot', async () => {
