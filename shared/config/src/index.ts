@@ -69,9 +69,9 @@ export const commonEnv = {
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   // How long SIGTERM may take to drain in-flight work before the process exits anyway.
   SHUTDOWN_TIMEOUT_MS: positiveInt(25_000),
-  // HTTP APIs: after SIGTERM, /readyz fails at once but requests are still served this long
-  // (telling clients to close their connections) before the listener closes, so requests already
-  // on their way are answered, not reset. Under Kubernetes the preStop sleep plays this part.
+  // HTTP APIs: after SIGTERM, /readyz fails at once but requests are still served this long, as
+  // usual, before the listener closes, so requests already on their way are answered, not reset.
+  // Under Kubernetes the preStop sleep plays this part.
   SHUTDOWN_DRAIN_DELAY_MS: z.coerce.number().int().min(0).default(1_000),
 };
 

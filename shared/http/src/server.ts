@@ -8,10 +8,9 @@ export interface RunningServer {
   /**
    * Stops accepting connections, closes idle ones, lets in-flight requests finish and closes
    * their connections after the response; resolves once no connection is left. With
-   * `drainDelayMs`, it first keeps serving that long, every response telling its client to close
-   * the connection: load balancers see /readyz fail and stop sending, and requests already on
-   * their way (in the kernel's accept queue, on a keep-alive connection) are answered instead of
-   * reset.
+   * `drainDelayMs`, it first keeps serving that long as usual: load balancers see /readyz fail
+   * and stop sending, and requests already on their way are answered instead of reset. Then each
+   * response closes its connection, and idle connections are closed after a short grace.
    */
   close: (options?: { drainDelayMs?: number }) => Promise<void>;
 }
@@ -60,9 +59,10 @@ export async function listen(app: RequestListener, port: number, host = '0.0.0.0
     server,
     port: (server.address() as AddressInfo).port,
     close: async (options = {}) => {
-      closing = true;
-      for (const res of open) lastOnConnection(res);
+      // The drain: served as usual, keep-alive connections kept (asking clients to reconnect
+      // would only send new connections to a listener about to close).
       if (options.drainDelayMs) await new Promise((resolve) => setTimeout(resolve, options.drainDelayMs));
+      closing = true;
       await new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
         for (const res of open) lastOnConnection(res);
