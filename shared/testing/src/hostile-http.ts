@@ -454,7 +454,8 @@ function hostileParam(param: NonNullable<Endpoint['param']>): fc.Arbitrary<{ enc
   if (kind === 'uuid') candidates.push(fc.string({ minLength: 1, maxLength: 40 }), misspelled([valid]));
   const decodedBad = fc
     .oneof(...candidates)
-    .filter((v) => (kind === 'uuid' ? !UUID_PATTERN.test(v) && !param.reserved?.includes(v) : v.trim().length > 128 || !storable(v)))
+    // Express matches routes case-insensitively: `ME` is the route `me`, not a bad id.
+    .filter((v) => (kind === 'uuid' ? !UUID_PATTERN.test(v) && !param.reserved?.some((r) => r.toLowerCase() === v.toLowerCase()) : v.trim().length > 128 || !storable(v)))
     .map((decoded) => ({ encoded: urlEncode(decoded), decoded, field, alt: ['params'] }));
   // %-escapes that are not UTF-8: the router cannot decode the parameter at all.
   const undecodable = fc.tuple(fc.nat({ max: valid.length }), fc.constantFrom(...INVALID_UTF8_ESCAPES)).map(([at, escape]) => ({
