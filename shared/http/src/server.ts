@@ -1,5 +1,5 @@
 import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import { answerClientError } from './problem.ts';
 
 export interface RunningServer {
@@ -16,22 +16,20 @@ export interface RunningServer {
 }
 
 /**
- * Makes this response the last on its keep-alive connection: `Connection: close` if its headers
- * are not out yet, else the socket is ended after it. Otherwise a connection busy when the server
- * closes turns idle after its response and stays open until the client hangs up (up to the
- * keep-alive timeout), and `server.close()` waits for it.
+ * Makes this response the last on its keep-alive connection (`Connection: close`) if its headers
+ * are not out yet. A response already under way leaves its connection idle afterwards, and the
+ * idle sweep of close() ends it: ending the socket right after the response would reset the
+ * request a keep-alive client sends next on it.
  */
 function lastOnConnection(res: ServerResponse): void {
-  if (!res.headersSent) {
-    res.setHeader('Connection', 'close');
-    return;
-  }
-  const socket = res.socket;
-  res.once('finish', () => socket?.end());
+  if (!res.headersSent) res.setHeader('Connection', 'close');
 }
 
-/** With a drain delay, how long a connection accepted before the listener closed may take to send its request. */
-const IDLE_GRACE_MS = 500;
+/**
+ * After the listener closed, idle connections are closed every this often: one accepted just
+ * before may still be sending its request, and one busy then turns idle after its response.
+ */
+const IDLE_SWEEP_MS = 500;
 
 /** Listens on `port` (0 = any free port) and resolves once bound. */
 export async function listen(app: RequestListener, port: number, host = '0.0.0.0'): Promise<RunningServer> {
@@ -64,14 +62,17 @@ export async function listen(app: RequestListener, port: number, host = '0.0.0.0
       if (options.drainDelayMs) await new Promise((resolve) => setTimeout(resolve, options.drainDelayMs));
       closing = true;
       await new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
+        const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+        // net.Server's close, not http.Server's: since Node 19 the latter also closes idle
+        // connections at once, resetting requests already sent on a kept-alive connection.
+        NetServer.prototype.close.call(server, (err?: Error) => {
+          clearInterval(sweep);
+          if (err) reject(err);
+          else resolve();
+        });
         for (const res of open) lastOnConnection(res);
-        // A connection accepted just before the listener closed may not have sent its request
-        // yet (to Node it is idle): closing it now would reset a request already on its way.
-        // Every response now closes its connection, so what is still idle after a moment is a
-        // client that sent nothing.
-        if (options.drainDelayMs) setTimeout(() => server.closeIdleConnections(), IDLE_GRACE_MS).unref();
-        else server.closeIdleConnections();
+        // Without a drain delay nobody is still on the way: idle connections go at once.
+        if (!options.drainDelayMs) server.closeIdleConnections();
       });
     },
   };

@@ -159,12 +159,12 @@ export class ConsumerRunner<T> {
     this.log.info('consumer stopped');
   }
 
-  /** Replaces a consumer kafkajs will not restart, with backoff (1 s doubling to 10 s), until one runs or stop(). */
+  /** Replaces a consumer kafkajs will not restart, with backoff (250 ms doubling to 10 s), until one runs or stop(). */
   private async restartAfterCrash(dead: Consumer): Promise<void> {
     if (this.consumer === dead) this.consumer = undefined;
     await dead.disconnect().catch(() => {});
     for (let failures = 0; !this.stopping; failures++) {
-      await sleep(exponentialBackoffMs(failures, { baseMs: 1_000, maxMs: 10_000 }));
+      await sleep(exponentialBackoffMs(failures, { baseMs: 250, maxMs: 10_000 }));
       if (this.stopping) return;
       try {
         await this.start();
