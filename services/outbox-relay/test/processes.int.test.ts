@@ -154,7 +154,7 @@ describe('relay and dispatchers as separate processes', () => {
     await start('outbox-relay');
     await start('dispatcher-sms');
     const all = [...ids, ...late.attemptIds];
-    // The dead member's partitions move after Kafka's session timeout (10 s).
+    // The dead member's partitions move after Kafka's session timeout (6 s).
     await pollUntil('every delivery SUCCEEDED', async () => (await attempts(all)).every((a) => a.status === 'SUCCEEDED'), {
       timeoutMs: 110_000,
       intervalMs: 250,
