@@ -1,5 +1,5 @@
-import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
-import { Server as NetServer, type AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { answerClientError } from './problem.ts';
 
 export interface RunningServer {
@@ -26,8 +26,8 @@ function lastOnConnection(res: ServerResponse): void {
 }
 
 /**
- * After the listener closed, idle connections are closed every this often: one accepted just
- * before may still be sending its request, and one busy then turns idle after its response.
+ * After the listener closed, a connection idle this long is closed: one accepted just before may
+ * still be sending its request, and one busy then turns idle after its response.
  */
 const IDLE_SWEEP_MS = 500;
 
@@ -38,11 +38,30 @@ export async function listen(app: RequestListener, port: number, host = '0.0.0.0
   server.keepAliveTimeout = 65_000;
   let closing = false;
   const open = new Set<ServerResponse>();
-  server.on('request', (_req, res: ServerResponse) => {
+  // Per connection: requests under way, and when it last finished one (for the idle sweep).
+  const connections = new Map<Socket, { busy: number; idleSince: number }>();
+  server.on('connection', (socket: Socket) => {
+    connections.set(socket, { busy: 0, idleSince: Date.now() });
+    socket.once('close', () => connections.delete(socket));
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (closing) lastOnConnection(res);
     open.add(res);
-    res.once('close', () => open.delete(res));
+    const connection = connections.get(req.socket);
+    if (connection) connection.busy++;
+    res.once('close', () => {
+      open.delete(res);
+      if (connection) {
+        connection.busy--;
+        connection.idleSince = Date.now();
+      }
+    });
   });
+  /** Closes connections idle for at least `minIdleMs`: a busy client's next request is not cut off. */
+  const closeIdle = (minIdleMs: number) => {
+    const now = Date.now();
+    for (const [socket, c] of connections) if (c.busy === 0 && now - c.idleSince >= minIdleMs) socket.destroy();
+  };
   server.on('request', app);
   // Requests Node's parser refuses (an oversized header, control bytes) get problem+json too.
   server.on('clientError', answerClientError);
@@ -62,7 +81,9 @@ export async function listen(app: RequestListener, port: number, host = '0.0.0.0
       if (options.drainDelayMs) await new Promise((resolve) => setTimeout(resolve, options.drainDelayMs));
       closing = true;
       await new Promise<void>((resolve, reject) => {
-        const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+        // Connections used a moment ago are left to their next response (Connection: close);
+        // ones idle for a sweep interval are closed: a client that still uses them would have.
+        const sweep = setInterval(() => closeIdle(IDLE_SWEEP_MS), IDLE_SWEEP_MS / 5);
         // net.Server's close, not http.Server's: since Node 19 the latter also closes idle
         // connections at once, resetting requests already sent on a kept-alive connection.
         NetServer.prototype.close.call(server, (err?: Error) => {
@@ -72,7 +93,7 @@ export async function listen(app: RequestListener, port: number, host = '0.0.0.0
         });
         for (const res of open) lastOnConnection(res);
         // Without a drain delay nobody is still on the way: idle connections go at once.
-        if (!options.drainDelayMs) server.closeIdleConnections();
+        if (!options.drainDelayMs) closeIdle(0);
       });
     },
   };
