@@ -3,10 +3,9 @@ import { httpMetrics, notFoundHandler, openApiRoutes, opsRouter, problemHandler,
 import { createTopics } from '@hub/messaging';
 import { callerAuth } from './auth.ts';
 import type { Deps, IngestDeps } from './deps.ts';
-import { withIdempotencyCommands } from './idempotency.ts';
+import { withCompareAndDelete } from './compare-and-delete.ts';
 import { createIngestMetrics } from './metrics.ts';
 import { withRateLimitCommand } from './rate-limit.ts';
-import { withReceiptCommands } from './webhook-signature.ts';
 import { NotificationWriter } from './notification-writer.ts';
 import { ingestOpenApi } from './openapi-document.ts';
 import { deviceRoutes } from './routes/devices.ts';
@@ -20,9 +19,8 @@ export type { IngestDeps } from './deps.ts';
 /** The ingest-api express app, without `listen` (tests drive it through supertest). */
 export function createApp(ingest: IngestDeps): Express {
   // Lua scripts become commands of the client before any request can open a pipeline.
-  withIdempotencyCommands(ingest.redis);
+  withCompareAndDelete(ingest.redis);
   withRateLimitCommand(ingest.redis);
-  withReceiptCommands(ingest.redis);
   const deps: Deps = {
     ...ingest,
     topics: createTopics(ingest.config.KAFKA_TOPIC_NAMESPACE),

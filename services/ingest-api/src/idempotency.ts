@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { compareAndDelete } from './compare-and-delete.ts';
 
 const key = (idempotencyKey: string) => `idem:${idempotencyKey}`;
 
@@ -44,31 +45,10 @@ export async function idempotencyKeyTtlMs(redis: Redis, idempotencyKey: string):
   return Math.max(0, await redis.pttl(key(idempotencyKey)));
 }
 
-// Only the request that claimed the key may release it (compare-and-delete).
-const RELEASE_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
-
-/** The script as a command of the client: EVALSHA, EVAL after NOSCRIPT, keys with the client's keyPrefix. */
-interface IdempotencyCommands {
-  releaseIdempotencyKeyScript(key: string, owner: string): Promise<number>;
-}
-
-/**
- * Defines the command on this client (definitions are per client; no I/O). createApp calls it
- * before the first request: with auto-pipelining, a pipeline opened before the definition lacks
- * the command, and ioredis then throws outside any promise (the process dies).
- */
-export function withIdempotencyCommands(redis: Redis): Redis & IdempotencyCommands {
-  const client = redis as Redis & Partial<IdempotencyCommands>;
-  if (!client.releaseIdempotencyKeyScript) redis.defineCommand('releaseIdempotencyKeyScript', { numberOfKeys: 1, lua: RELEASE_LUA });
-  return client as Redis & IdempotencyCommands;
-}
-
 /** Frees the key after the request failed before commit, so the caller can retry. */
 export async function releaseIdempotencyKey(redis: Redis, idempotencyKey: string, notificationId: string): Promise<void> {
-  await withIdempotencyCommands(redis).releaseIdempotencyKeyScript(key(idempotencyKey), `${PENDING}${notificationId}`);
+  // Only the request that claimed the key may release it.
+  await compareAndDelete(redis, key(idempotencyKey), `${PENDING}${notificationId}`);
 }
 
 /** Marks the key committed to this notification for the idempotency window (after the commit, or after Postgres named the owner). */

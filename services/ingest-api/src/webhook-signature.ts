@@ -1,5 +1,6 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { compareAndDelete } from './compare-and-delete.ts';
 import { AppError, unauthorized, unavailable } from '@hub/http';
 import type { IngestConfig } from './config.ts';
 import { VENDORS, type Vendor } from './schemas.ts';
@@ -59,29 +60,6 @@ export function verifyWebhook(
 const PROCESSING_MS = 30_000;
 const DONE = 'done';
 
-// Only the request that claimed the key may release it (compare-and-delete): after PROCESSING_MS
-// another copy may have claimed it.
-const RELEASE_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
-
-/** The script as a command of the client: EVALSHA, EVAL after NOSCRIPT, the key with the client's keyPrefix. */
-interface ReceiptCommands {
-  releaseReceiptScript(key: string, owner: string): Promise<number>;
-}
-
-/**
- * Defines the command on this client (definitions are per client; no I/O). createApp calls it
- * before the first request: with auto-pipelining, a pipeline opened before the definition lacks
- * the command, and ioredis then throws outside any promise (the process dies).
- */
-export function withReceiptCommands(redis: Redis): Redis & ReceiptCommands {
-  const client = redis as Redis & Partial<ReceiptCommands>;
-  if (!client.releaseReceiptScript) redis.defineCommand('releaseReceiptScript', { numberOfKeys: 1, lua: RELEASE_LUA });
-  return client as Redis & ReceiptCommands;
-}
-
 /** A claimed receipt: settle it exactly once with the outcome of its processing. */
 export interface ReceiptClaim {
   /** Processed (or refused for good, a 4xx): the same receipt again is a replay for the whole window. */
@@ -120,7 +98,8 @@ export async function claimReceipt(deps: { redis: Redis; config: IngestConfig },
       await deps.redis.set(replayKey, DONE, 'PX', 2 * deps.config.WEBHOOK_TOLERANCE_MS);
     },
     release: async () => {
-      await withReceiptCommands(deps.redis).releaseReceiptScript(replayKey, owner);
+      // Only the request that claimed the key may release it: after PROCESSING_MS another copy may have.
+      await compareAndDelete(deps.redis, replayKey, owner);
     },
   };
 }
