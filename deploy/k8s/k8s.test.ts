@@ -40,7 +40,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const k8s = `${root}deploy/k8s/`;
 
 // A fresh CI machine has no kubectl: install Debian's before rendering (fast when present).
-execFileSync('bash', [`${k8s}ensure-kubectl.sh`], { stdio: ['ignore', 'inherit', 'inherit'] });
+execFileSync('bash', [`${root}deploy/ensure-debian-tool.sh`, 'kubectl', 'kubernetes-client'], { stdio: ['ignore', 'inherit', 'inherit'] });
 
 function render(dir: string): K8sObject[] {
   const out = execFileSync('kubectl', ['kustomize', `${k8s}${dir}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });

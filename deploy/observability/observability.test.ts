@@ -18,7 +18,10 @@ const rulesFile = `${here}prometheus/alerts.yaml`;
 const rulesTestFile = `${here}prometheus/alerts.test.yaml`;
 
 // A fresh CI machine has no promtool: install Debian's prometheus package (fast when present).
-execFileSync('bash', [`${here}ensure-promtool.sh`], { stdio: ['ignore', 'inherit', 'inherit'] });
+execFileSync('bash', [`${root}deploy/ensure-debian-tool.sh`, 'promtool', 'prometheus'], {
+  stdio: ['ignore', 'inherit', 'inherit'],
+  env: { ...process.env, NO_DAEMON: '1' },
+});
 
 interface Rule {
   alert: string;
