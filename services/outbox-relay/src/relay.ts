@@ -9,7 +9,8 @@ import { Counter, Gauge, settlesWithin, type Registry } from '@hub/observability
 import { housekeep } from './usecases/housekeeping.ts';
 import { PublishError, publishBatch, recordPublishFailure } from './usecases/publish-batch.ts';
 import { recoverExpiredLeases } from './usecases/recover-leases.ts';
-import { redriveDueRetries, sweepLostDeliveries } from './usecases/redrive-retries.ts';
+import { redriveDueRetries } from './usecases/redrive-retries.ts';
+import { sweepLostDeliveries } from './usecases/sweep-lost-deliveries.ts';
 
 export interface RelayOptions {
   batchSize: number;

@@ -26,20 +26,20 @@ export interface AckInput {
  * a PUSH attempt, and is answered like an unknown attempt (no oracle).
  */
 export async function ackDelivery(deps: Pick<Deps, 'db' | 'clock' | 'topics'>, input: AckInput): Promise<{ attemptId: string; status: AttemptStatus; applied: boolean }> {
+  const missing = () => notFound('NOT_FOUND', `attempt ${input.attemptId} does not exist`);
   const channel = VENDOR_CHANNEL[input.vendor];
+  if (!channel) throw missing();
   const ctx = { topics: deps.topics, now: deps.clock() };
-  const result =
-    channel &&
-    (await deps.db.transaction().execute((tx) =>
-      acknowledgeReceipt(tx, ctx, {
-        attemptId: input.attemptId,
-        channel,
-        actor: `vendor:${input.vendor}`,
-        success: input.success,
-        vendorMessageId: input.vendorMessageId,
-        failureReason: input.failureReason,
-      }),
-    ));
-  if (!result) throw notFound('NOT_FOUND', `attempt ${input.attemptId} does not exist`);
+  const result = await deps.db.transaction().execute((tx) =>
+    acknowledgeReceipt(tx, ctx, {
+      attemptId: input.attemptId,
+      channel,
+      actor: `vendor:${input.vendor}`,
+      success: input.success,
+      vendorMessageId: input.vendorMessageId,
+      failureReason: input.failureReason,
+    }),
+  );
+  if (!result) throw missing();
   return { attemptId: input.attemptId, status: result.status, applied: result.applied };
 }
