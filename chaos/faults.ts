@@ -31,6 +31,8 @@ export interface FaultPlan {
   dispatcherKills: number;
   relayKills: number;
   ingestKills: number;
+  /** SIGKILL + restart of admin-api (the operator API holds no delivery state: it must simply come back). */
+  adminKills: number;
   ingestTerms: number;
   /** SIGTERM + restart of one dispatcher (EMAIL), this many times. */
   dispatcherTerms: number;
@@ -61,6 +63,7 @@ export interface FaultLog {
   dispatcherTerms: { slot: string; vendorSlot: string; channel: Channel; at: number; exitedAt: number }[];
   ingestTerms: { slot: string; at: number; exitedAt: number }[];
   ingestKills: { slot: string; at: number }[];
+  adminKills: { slot: string; at: number }[];
   relayKills: { slot: string; at: number }[];
   /** Consumer group states seen by a watcher from the broker's stop until every dispatcher sent again. */
   groups: { group: string; at: number; state: string; members: number }[];
@@ -92,7 +95,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.
 const rel = (ctx: Context, at: number) => `${((at - ctx.origin) / 1000).toFixed(1)} s`;
 
 export function emptyFaultLog(): FaultLog {
-  return { redis: [], dispatcherKills: [], dispatcherTerms: [], ingestTerms: [], ingestKills: [], relayKills: [], groups: [], notReady: [], notes: [] };
+  return { redis: [], dispatcherKills: [], dispatcherTerms: [], ingestTerms: [], ingestKills: [], adminKills: [], relayKills: [], groups: [], notReady: [], notes: [] };
 }
 
 /** Runs every fault of the plan; resolves when the last one (and its restart) is done. */
@@ -144,6 +147,17 @@ async function edgeTrack(ctx: Context): Promise<void> {
         const proc = nextIngest();
         const { at, exitedAt } = await proc.signal('SIGTERM');
         ctx.log.ingestTerms.push({ slot: proc.slot, at, exitedAt });
+        await restartInBackground(ctx, proc);
+      },
+    });
+  }
+  for (let i = 0; i < plan.adminKills; i++) {
+    steps.push({
+      at: 0.2 + (0.6 * i) / Math.max(1, plan.adminKills - 1),
+      run: async () => {
+        const proc = hub.admin[i % hub.admin.length]!;
+        const { at } = await proc.signal('SIGKILL');
+        ctx.log.adminKills.push({ slot: proc.slot, at });
         await restartInBackground(ctx, proc);
       },
     });

@@ -9,6 +9,8 @@
 //   npm run chaos -- --notifications 2000 --rate 50
 //   npm run chaos -- --replicas 2                  two of every service, shared vendor send-rate cap
 //   npm run chaos -- --outage --outage-seconds 300 the vendor answers 503 for 5 minutes
+//   npm run chaos -- --idempotency                 40 keys × 200 concurrent repeats while Redis
+//                                                  loses its idempotency entries in a loop
 //
 // Everything runs on 127.0.0.1: a fresh database on the shared Postgres (dropped at the end), and
 // a PRIVATE Kafka broker (deploy/local/kafka.sh with its own state dir and ports) and a PRIVATE
@@ -26,6 +28,7 @@ import { createDb, migrateToLatest, openPostgres, type DbHandle } from '@hub/db'
 import { createKafka, createTopics, ensureTopics } from '@hub/messaging';
 import { freePort } from '../shared/testing/src/ports.ts';
 import { CountingVendor, vendorSlot } from './counting-vendor.ts';
+import { idempotencyDrill } from './idempotency-drill.ts';
 import { emptyFaultLog, runFaults, type FaultPlan, type Hub } from './faults.ts';
 import { CarefulClient, offerOpenLoop, type OfferStats, type RequestOutcome } from './load.ts';
 import { EventLog, ManagedProcess, PrivateKafka, httpOk, now, redisPing, repoRoot } from './processes.ts';
@@ -42,6 +45,9 @@ const { values: flags } = parseArgs({
     outage: { type: 'boolean', default: false },
     'outage-seconds': { type: 'string', default: '300' },
     short: { type: 'boolean', default: false },
+    idempotency: { type: 'boolean', default: false },
+    'drill-keys': { type: 'string', default: '40' },
+    'drill-requests': { type: 'string', default: '200' },
     'drain-seconds': { type: 'string' },
     'vendor-latency-ms': { type: 'string', default: '20-120' },
     'vendor-rate': { type: 'string', default: '40' },
@@ -66,7 +72,7 @@ const int = (name: string, value: string | undefined, fallback: number): number 
 const replicas = int('replicas', flags.replicas, 1);
 if (replicas < 1 || replicas > 4) throw new Error('--replicas must be 1 to 4');
 const outageSeconds = flags.outage ? int('outage-seconds', flags['outage-seconds'], 300) : 0;
-const mode = flags.outage ? 'outage' : flags.short ? 'short' : 'full';
+const mode = flags.idempotency ? 'idempotency' : flags.outage ? 'outage' : flags.short ? 'short' : 'full';
 // Outage: a modest load spread over the whole outage. Replicas: above the vendor cap so it binds.
 const defaultRate = mode === 'outage' ? 2 : mode === 'short' ? 50 : replicas > 1 ? 50 : 100;
 const rate = int('rate', flags.rate, defaultRate);
@@ -82,12 +88,12 @@ const TAIL_MAX_SECONDS = 240;
 const poolMax = int('pool-max', flags['pool-max'], replicas > 1 ? 3 : 4);
 
 const plan: FaultPlan = flags['no-faults']
-  ? { dispatcherKills: 0, relayKills: 0, ingestKills: 0, ingestTerms: 0, dispatcherTerms: 0, brokerRestart: false, redisRestart: false, outageSeconds: 0 }
+  ? { dispatcherKills: 0, relayKills: 0, ingestKills: 0, adminKills: 0, ingestTerms: 0, dispatcherTerms: 0, brokerRestart: false, redisRestart: false, outageSeconds: 0 }
   : mode === 'outage'
-    ? { dispatcherKills: 0, relayKills: 0, ingestKills: 0, ingestTerms: 0, dispatcherTerms: 0, brokerRestart: false, redisRestart: false, outageSeconds }
+    ? { dispatcherKills: 0, relayKills: 0, ingestKills: 0, adminKills: 0, ingestTerms: 0, dispatcherTerms: 0, brokerRestart: false, redisRestart: false, outageSeconds }
     : mode === 'short'
-      ? { dispatcherKills: 1, relayKills: 1, ingestKills: 1, ingestTerms: 1, dispatcherTerms: 1, brokerRestart: true, redisRestart: true, outageSeconds: 0 }
-      : { dispatcherKills: 3, relayKills: 3, ingestKills: 2, ingestTerms: 1, dispatcherTerms: 1, brokerRestart: true, redisRestart: true, outageSeconds: 0 };
+      ? { dispatcherKills: 1, relayKills: 1, ingestKills: 1, adminKills: 1, ingestTerms: 1, dispatcherTerms: 1, brokerRestart: true, redisRestart: true, outageSeconds: 0 }
+      : { dispatcherKills: 3, relayKills: 3, ingestKills: 3, adminKills: 3, ingestTerms: 1, dispatcherTerms: 1, brokerRestart: true, redisRestart: true, outageSeconds: 0 };
 
 const CLIENT_DEADLINE_MS = 90_000;
 const KILL_RETRY_TARGET_S = 30;
@@ -289,6 +295,7 @@ async function main(): Promise<void> {
     { deadlineMs: CLIENT_DEADLINE_MS, requestTimeoutMs: 15_000 },
   );
   cleanups.push(async () => client.close());
+  if (mode === 'idempotency') return runDrill(database, hub);
   await setupRecipients(client);
   const deliveriesPerNotification = 5;
 
@@ -365,9 +372,32 @@ async function main(): Promise<void> {
   await shutdown(passed ? 0 : 1);
 }
 
+/** The idempotency drill alone, then a drain: the drill's notifications must be delivered too. */
+async function runDrill(database: DbHandle, hub: Hub): Promise<void> {
+  const result = await idempotencyDrill({
+    bases: hub.ingest.map((p) => `http://127.0.0.1:${p.spec.port!}`),
+    redisUrl: `redis://127.0.0.1:${hub.redisPort}`,
+    redisPrefix,
+    db: database.db,
+    runId,
+    keys: int('drill-keys', flags['drill-keys'], 40),
+    perKey: int('drill-requests', flags['drill-requests'], 200),
+    hangMs: 60_000,
+    say: progress,
+  });
+  progress('drill over; draining its deliveries');
+  const drain = await waitForDrain(database, drainSeconds * 1_000);
+  const checks = [...result.checks, { name: 'drill: every notification COMPLETED, 0 attempts open', ok: drain.drained, detail: `${drain.open} open, ${drain.incomplete} not COMPLETED` }];
+  const lines = [...result.lines, 'checks:', ...checks.map((c) => `  ${c.ok ? 'PASS' : 'FAIL'}  ${c.name} (${c.detail})`)];
+  const failed = checks.filter((c) => !c.ok).length;
+  lines.push(`total time ${((now() - runStart) / 1000).toFixed(0)} s; logs in ${logDir}`, `chaos: ${checks.length - failed} passed, ${failed} failed`);
+  console.log(lines.join('\n'));
+  await shutdown(failed === 0 ? 0 : 1);
+}
+
 function describePlan(p: FaultPlan): string {
   if (p.outageSeconds) return `vendor outage ${p.outageSeconds} s`;
-  return `SIGKILL relay ×${p.relayKills}, each dispatcher ×${p.dispatcherKills}, ingest-api ×${p.ingestKills}; SIGTERM ingest-api ×${p.ingestTerms}, dispatcher-email ×${p.dispatcherTerms}; broker restart ×${p.brokerRestart ? 1 : 0}; redis restart ×${p.redisRestart ? 1 : 0}`;
+  return `SIGKILL relay ×${p.relayKills}, each dispatcher ×${p.dispatcherKills}, ingest-api ×${p.ingestKills}, admin-api ×${p.adminKills}; SIGTERM ingest-api ×${p.ingestTerms}, dispatcher-email ×${p.dispatcherTerms}; broker restart ×${p.brokerRestart ? 1 : 0}; redis restart ×${p.redisRestart ? 1 : 0}`;
 }
 
 async function setupRecipients(client: CarefulClient): Promise<void> {
@@ -529,7 +559,7 @@ async function report(input: ReportInput): Promise<boolean> {
   // Faults done.
   const count = (kind: string, prefix = '') => events.events.filter((e) => e.kind === kind && e.slot.startsWith(prefix)).length;
   out(
-    `faults: SIGKILL ${count('SIGKILL')} (relay ${faultLog.relayKills.length}, dispatchers ${faultLog.dispatcherKills.length}, ingest-api ${faultLog.ingestKills.length}), ` +
+    `faults: SIGKILL ${count('SIGKILL')} (relay ${faultLog.relayKills.length}, dispatchers ${faultLog.dispatcherKills.length}, ingest-api ${faultLog.ingestKills.length}, admin-api ${faultLog.adminKills.length}), ` +
       `SIGTERM ${count('SIGTERM')} (ingest-api ${faultLog.ingestTerms.length}, dispatchers ${faultLog.dispatcherTerms.length}), restarts ${count('restart')}, ` +
       `broker restarts ${faultLog.broker ? 1 : 0}, redis restarts ${faultLog.redis.length}${faultLog.outage ? `, vendor outage ${t(faultLog.outage.from)} → ${t(faultLog.outage.to)}` : ''}`,
   );
