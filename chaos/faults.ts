@@ -4,7 +4,7 @@
 //   edge:     ingest-api SIGKILLs and SIGTERM, and the Redis restart, at fixed fractions of the
 //             load window (each waits until the previous one's restart is ready).
 // Ordering matters for what can be measured. A SIGKILLed dispatcher's in-flight deliveries come
-// back when their 20 s lease runs out (+ the 2 s first backoff), and its consumer group stalls
+// back when their 12 s lease runs out (+ the 2 s first backoff), and its consumer group stalls
 // until the dead member's 10 s session times out; a broker restart (~30 s down on this machine)
 // or a consumer backlog in between would be measured instead of the lease recovery. So each
 // dispatcher is faulted only once it (or its restarted self) sends to the vendor again and its

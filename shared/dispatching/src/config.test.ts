@@ -12,7 +12,7 @@ describe('dispatcher configuration', () => {
       PORT: 9104,
       RETRY_BACKOFF_BASE_MS: 2_000,
       RETRY_BACKOFF_MAX_MS: 600_000,
-      DISPATCH_LEASE_MS: 20_000,
+      DISPATCH_LEASE_MS: 12_000,
       VENDOR_CALL_ATTEMPTS: 3,
     });
   });

@@ -30,11 +30,12 @@ export function dispatcherConfigSchema(channel: Channel) {
       // slots, so a bulk backlog never delays an OTP.
       DISPATCH_PRIORITY_CONCURRENCY: positiveInt(32),
       // How long a claimed attempt belongs to this worker; past it the relay treats the worker
-      // as dead and recovers the attempt, so a SIGKILLed dispatcher's deliveries are retried
-      // within about this plus the first backoff (~22 s). No vendor call starts that could
-      // outlive it: keep it above VENDOR_CALL_ATTEMPTS × VENDOR_TIMEOUT_MS plus the in-dispatch
-      // delays (3 × 5 s + 1.4 s by default), or later calls of a dispatch are skipped.
-      DISPATCH_LEASE_MS: positiveInt(20_000),
+      // as dead and recovers the attempt, so a SIGKILLed dispatcher's deliveries are published
+      // again about this plus the first backoff (2 s ±20 %) after the kill (~15 s), leaving half
+      // of the 30 s target for the channel's consumer to take them. No vendor call starts that
+      // could outlive it: two whole calls fit (2 × VENDOR_TIMEOUT_MS + backoff); a third, after
+      // two timeouts in a row, is left to the retry schedule. Raise it with VENDOR_TIMEOUT_MS.
+      DISPATCH_LEASE_MS: positiveInt(12_000),
       // Sends per second to this channel's vendor (its quota), held across every replica through
       // Redis (REDIS_URL is then required); 0 = no cap. A burst above it waits, before the claim.
       VENDOR_RATE_PER_SECOND: z.coerce.number().int().min(0).default(0),
