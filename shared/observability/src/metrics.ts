@@ -6,6 +6,9 @@ export { Counter, Gauge, Histogram, Registry } from 'prom-client';
 export function createMetricsRegistry(service: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
-  collectDefaultMetrics({ register: registry });
+  // The event-loop delay histogram samples on a timer at this precision: prom-client's default,
+  // 10 ms, cost 0.8 % of a core per idle process (measured), most of an idle hub's budget;
+  // 100 ms costs 0.08 % and still shows any stall worth alerting on.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
   return registry;
 }
