@@ -7,6 +7,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { COMPILE_CACHE_ENV } from '../shared/testing/src/process.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -98,7 +99,7 @@ export class ManagedProcess {
     const env = typeof this.spec.env === 'function' ? this.spec.env(this.generation) : this.spec.env;
     const child = spawn(this.spec.command, this.spec.args, {
       cwd: repoRoot,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...COMPILE_CACHE_ENV, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;

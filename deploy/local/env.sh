@@ -14,6 +14,8 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 export TURBO_TELEMETRY_DISABLED=1
+# Node's compile cache: services load their (type-stripped) modules from it after the first start.
+export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-$HOME/.cache/notification-hub/compile-cache}"
 # kafkajs 2.2.4 schedules a negative timeout on Node 24 (clamped to 1 ms, harmless; upstream
 # issue tulios/kafkajs#1751). Hide only that warning type.
 export NODE_OPTIONS="${NODE_OPTIONS:-} --disable-warning=TimeoutNegativeWarning"
