@@ -3,7 +3,7 @@ import { loadConfigOrExit } from '@hub/config';
 import { createDb, pingDb } from '@hub/db';
 import { InFlightRequests, listen } from '@hub/http';
 import { createTopics } from '@hub/messaging';
-import { createServiceRuntime } from '@hub/observability';
+import { createServiceRuntime, startTracing } from '@hub/observability';
 import { actorOf } from './access/token.ts';
 import { createApp } from './app.ts';
 import { adminConfigSchema } from './config.ts';
@@ -11,8 +11,12 @@ import { BulkJobRunner } from './jobs/bulk-job-runner.ts';
 import { createAdminMetrics } from './metrics.ts';
 
 const config = loadConfigOrExit(adminConfigSchema, process, 'admin-api');
+// First, so every span of the process goes to the tracer provider (when tracing is on).
+const stopTracing = await startTracing({ serviceName: 'admin-api', env: config });
 const runtime = createServiceRuntime('admin-api', config, (code) => process.exit(code));
 const { logger, readiness, shutdown } = runtime;
+// Registered first, so it runs last: the spans of the last requests are exported too.
+shutdown.register('flush traces', stopTracing);
 if (!config.ADMIN_AUTH_TOKEN) logger.warn('ADMIN_AUTH_TOKEN is not set: every admin request will be denied');
 
 const database = createDb({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, applicationName: 'admin-api' });

@@ -63,7 +63,7 @@ export class Dispatcher {
         groupId,
         topics: [topic],
         schema: deliveryRequestedSchema,
-        handler: (message) => handleDelivery(deps, message.value),
+        handler: (message) => handleDelivery(deps, message.value, message.headers),
         dlqProducer: options.producer,
         dlqTopicOf: options.topics.dlqOf,
         concurrency,

@@ -71,13 +71,17 @@ describe('ConsumerRunner against a real broker', () => {
     const topic = ctx.topics.delivery('PUSH', false);
     const good = [deliveryEvent(), deliveryEvent()];
     const seen: string[] = [];
-    const consumer = runner('roundtrip', async (m) => void seen.push(m.value.attemptId));
+    const headersOf = new Map<string, Record<string, string>>();
+    const consumer = runner('roundtrip', async (m) => {
+      seen.push(m.value.attemptId);
+      headersOf.set(m.value.attemptId, m.headers);
+    });
     await consumer.start();
     try {
       await producer.send({
         topic,
         messages: [
-          { key: 'r1', value: JSON.stringify(good[0]) },
+          { key: 'r1', value: JSON.stringify(good[0]), headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } },
           { key: 'r1', value: '{"not":"a delivery"}', headers: { 'x-trace': 'abc' } },
           { key: 'r1', value: 'not json at all' },
           { key: 'r1', value: JSON.stringify(good[1]) },
@@ -85,6 +89,9 @@ describe('ConsumerRunner against a real broker', () => {
       });
       await pollUntil('both valid messages handled', () => seen.length === 2);
       expect(seen.sort()).toEqual(good.map((g) => g.attemptId).sort());
+      // The record's headers reach the handler as text (the dispatcher reads its trace context there).
+      expect(headersOf.get(good[0]!.attemptId)).toEqual({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+      expect(headersOf.get(good[1]!.attemptId)).toEqual({});
     } finally {
       await consumer.stop();
     }

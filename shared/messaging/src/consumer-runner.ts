@@ -12,6 +12,8 @@ export interface ConsumedMessage<T> {
   partition: number;
   offset: string;
   key: string | null;
+  /** The record's headers as text (the first value of a repeated one), e.g. W3C `traceparent`. */
+  headers: Record<string, string>;
 }
 
 export interface ConsumerRunnerOptions<T> {
@@ -102,7 +104,10 @@ export class ConsumerRunner<T> {
       // from a broker restart to consuming again). Heartbeats go every second.
       sessionTimeout: 6_000,
       heartbeatInterval: 1_000,
-      maxWaitTimeInMs: 100,
+      // A long poll: the broker answers as soon as a record arrives, so this bounds only how
+      // often an idle consumer asks (was 100 ms: ten fetches a second per lane, most of an idle
+      // hub's CPU). kafkajs heartbeats between fetches, so it stays well under the session.
+      maxWaitTimeInMs: 1_000,
       allowAutoTopicCreation: false,
     });
     consumer.on(consumer.events.CRASH, (event) => {
@@ -264,6 +269,7 @@ export class ConsumerRunner<T> {
         this.log.warn({ ...context, error: parsed.error }, 'poison message sent to DLQ');
       });
     }
+    const headers = headersAsText(message.headers);
     const end = this.duration.startTimer({ topic });
     const handled = await this.retryUntilDone(context, alive, heartbeat, () =>
       this.options.handler({
@@ -272,6 +278,7 @@ export class ConsumerRunner<T> {
         partition,
         offset: message.offset,
         key: message.key?.toString() ?? null,
+        headers,
       }),
     );
     end();
@@ -353,6 +360,16 @@ function parseMessage<T>(
     ok: false,
     error: `schema: ${result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
   };
+}
+
+/** kafkajs hands header values over as Buffers (several for a repeated name); handlers want text. */
+function headersAsText(headers: IHeaders | undefined): Record<string, string> {
+  const text: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) text[name] = first.toString();
+  }
+  return text;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -4,3 +4,21 @@ export { Readiness, type DependencyCheck, type ReadinessReport } from './readine
 export { ShutdownManager, type SignalSource } from './shutdown.ts';
 export { createServiceRuntime, type RuntimeConfig, type ServiceRuntime } from './runtime.ts';
 export { settlesWithin } from './settles-within.ts';
+export {
+  inSpan,
+  spanHeaders,
+  SpanKind,
+  SpanStatusCode,
+  startTracing,
+  traceContextOf,
+  traceHeaders,
+  tracerOf,
+  tracesUrl,
+  type InSpanOptions,
+  type Span,
+  type StartTracingOptions,
+  type TraceContext,
+  type Tracer,
+  type StopTracing,
+  type TracingEnv,
+} from './tracing.ts';

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { IHeaders } from 'kafkajs';
 import type { Db } from '@hub/db';
 import type { Producer } from '@hub/messaging';
+import { spanHeaders, SpanKind, SpanStatusCode, traceContextOf, tracerOf, type Span } from '@hub/observability';
 
 interface ClaimedRow {
   id: string;
@@ -44,9 +45,22 @@ export async function publishBatch(deps: { db: Db; producer: Producer }, limit: 
       for update skip locked`.execute(tx);
     if (rows.length === 0) return 0;
     const byTopic = new Map<string, { key: string | null; value: string; headers: IHeaders }[]>();
+    const spans: Span[] = [];
     for (const row of rows) {
+      let headers: IHeaders = row.headers;
+      // A row written by a traced request continues its trace (ADR 0024): a producer span per
+      // record, child of the request's span, whose context the record carries instead.
+      if (row.headers.traceparent !== undefined) {
+        const span = tracerOf('@hub/outbox-relay').startSpan(
+          `publish ${row.topic}`,
+          { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': row.topic, 'messaging.message.id': row.id } },
+          traceContextOf(row.headers),
+        );
+        spans.push(span);
+        headers = { ...row.headers, ...spanHeaders(span) };
+      }
       const messages = byTopic.get(row.topic) ?? [];
-      messages.push({ key: row.message_key, value: row.payload, headers: row.headers });
+      messages.push({ key: row.message_key, value: row.payload, headers });
       byTopic.set(row.topic, messages);
     }
     const ids = rows.map((r) => r.id);
@@ -56,7 +70,10 @@ export async function publishBatch(deps: { db: Db; producer: Producer }, limit: 
         topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
       });
     } catch (err) {
+      for (const span of spans) span.setStatus({ code: SpanStatusCode.ERROR, message: 'kafka refused the batch' });
       throw new PublishError(ids, err);
+    } finally {
+      for (const span of spans) span.end();
     }
     // One array parameter instead of a thousand: cheaper to send and to plan.
     await sql`
