@@ -99,10 +99,10 @@ const imageEnv = Object.fromEntries(
   [...(/^ENV ((?:.*\\\n)*.*)$/m.exec(dockerfile)?.[1] ?? '').matchAll(/([A-Z_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]),
 );
 
-/** Names a CLI's `parseEnv(z.object({...}))` declares, spreads of @hub/config groups included. */
+/** Names a CLI's `parseEnv(z.object({...}))` (or `loadConfigOrExit(...)`) declares, spreads of @hub/config groups included. */
 function cliVariables(file: string): string[] {
   const source = readFileSync(`${root}${file}`, 'utf8');
-  const call = /parseEnv\(\s*z\.object\(\{([\s\S]*?)\}\)/.exec(source)?.[1] ?? '';
+  const call = /(?:parseEnv|loadConfigOrExit)\(\s*z\.object\(\{([\s\S]*?)\}\)/.exec(source)?.[1] ?? '';
   const names = [...call.matchAll(/\b([A-Z][A-Z0-9_]+)\s*:/g)].map((m) => m[1]!);
   if (/\.\.\.kafkaEnv\b/.test(call)) names.push(...Object.keys(kafkaEnv));
   return names;
@@ -488,6 +488,22 @@ describe('the KEDA example (extras/keda)', () => {
     }
   });
 
+  it("reads the lag with the dispatchers' own TLS and SASL settings", () => {
+    const kafka = named(objects, 'ConfigMap', 'notification-hub-kafka').data ?? {};
+    const kedaSasl: Record<string, string> = { '': 'none', plain: 'plaintext', 'scram-sha-256': 'scram_sha256', 'scram-sha-512': 'scram_sha512' };
+    const sasl = kedaSasl[kafka.KAFKA_SASL_MECHANISM ?? '']!;
+    for (const object of scaled) {
+      for (const trigger of object.spec.triggers) {
+        expect(trigger.metadata.tls ?? 'disable').toBe(kafka.KAFKA_SSL === 'true' ? 'enable' : 'disable');
+        expect(trigger.metadata.sasl ?? 'none').toBe(sasl);
+        if (sasl === 'none') continue;
+        const auth = named(objects, 'TriggerAuthentication', trigger.authenticationRef?.name ?? '');
+        const refs = Object.fromEntries(auth.spec.secretTargetRef.map((r: { parameter: string; name: string; key: string }) => [r.parameter, `${r.name}/${r.key}`]));
+        expect(refs).toEqual({ username: 'notification-hub-secrets/KAFKA_SASL_USERNAME', password: 'notification-hub-secrets/KAFKA_SASL_PASSWORD' });
+      }
+    }
+  });
+
   it('leaves the dispatchers replica count to KEDA and keeps the rest of prod', () => {
     for (const deployment of ofKind(objects, 'Deployment')) {
       const inProd = named(renders.prod, 'Deployment', deployment.metadata.name);
@@ -521,8 +537,11 @@ describe('the Prometheus Operator objects (extras/prometheus-operator)', () => {
 describe('the init container script', () => {
   it('is valid JavaScript that loads only what the image has, and reads kysely\'s own migration table', async () => {
     execFileSync(process.execPath, ['--check', `${k8s}base/wait-for-setup.mjs`]);
-    expect(waitScriptVariables.sort()).toEqual(['DATABASE_URL', 'KAFKA_BROKERS', 'KAFKA_TOPIC_NAMESPACE', 'WAIT_FOR_TOPICS']);
+    // Every Kafka variable, so it connects as the services do (TLS, SASL).
+    expect(waitScriptVariables.sort()).toEqual(['DATABASE_URL', ...Object.keys(kafkaEnv), 'WAIT_FOR_TOPICS'].sort());
     const db = await import('@hub/db');
+    const config = await import('@hub/config');
+    expect([typeof config.parseEnv, typeof config.kafkaConnection, typeof config.kafkaEnvSchema.safeParse]).toEqual(['function', 'function', 'function']);
     const messaging = await import('@hub/messaging');
     const migration = await import('kysely/migration');
     expect([typeof db.createDb, typeof messaging.createKafka, typeof messaging.createTopics]).toEqual(['function', 'function', 'function']);

@@ -8,7 +8,7 @@
 # Central (deploy/local/kafka/pom.xml) into a cache dir and start
 # `java -cp '<lib>/*' kafka.Kafka server.properties` in the background.
 #
-# Usage: deploy/local/kafka.sh up|down|reset|status|logs [-f] [LINES]
+# Usage: deploy/local/kafka.sh up|down|reset|status|logs [-f] [LINES]|libs
 #
 #   up      download jars once (cached), write config, format storage once,
 #           start the broker and wait until it answers metadata requests.
@@ -18,6 +18,8 @@
 #           `up` formats a new, empty broker. The downloaded jars stay.
 #   status  exit 0 if a broker answers on 127.0.0.1:$KAFKA_PORT, else 1.
 #   logs    print the last LINES (default 100) lines of the broker log; -f follows.
+#   libs    only make sure Java and the cached jars are there and print the lib dir (for tests
+#           that run a broker of their own configuration, e.g. shared/messaging's TLS test).
 #
 # Environment:
 #   HUB_CACHE_DIR          cache root (default $HOME/.cache/notification-hub)
@@ -473,6 +475,20 @@ cmd_logs() {
   tail -n "$lines" "$OUT_LOG"
 }
 
+cmd_libs() {
+  # Cached: no lock, so a broker starting elsewhere (holding it while it waits) delays nobody.
+  if libs_ready && command -v java >/dev/null 2>&1; then
+    echo "$LIB_DIR"
+    return
+  fi
+  mkdir -p "$KAFKA_HOME"
+  exec 9>"$LOCK_FILE"
+  flock -w 180 9 || die "another kafka.sh is holding $LOCK_FILE"
+  ensure_java
+  bootstrap_libs >&2
+  echo "$LIB_DIR"
+}
+
 usage() {
   sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
 }
@@ -487,6 +503,7 @@ main() {
     reset) cmd_reset ;;
     status) cmd_status ;;
     logs) cmd_logs "$@" ;;
+    libs) cmd_libs ;;
     -h|--help|help) usage ;;
     *) usage >&2; exit 2 ;;
   esac

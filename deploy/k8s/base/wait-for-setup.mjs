@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 const app = process.cwd();
 const load = (file) => import(pathToFileURL(path.join(app, file)).href);
 const { createDb } = await load('shared/db/src/index.ts');
+const { kafkaConnection, kafkaEnvSchema, parseEnv } = await load('shared/config/src/index.ts');
 const { createKafka, createTopics } = await load('shared/messaging/src/index.ts');
 const kyselyMigration = createRequire(path.join(app, 'shared/db/package.json')).resolve('kysely/migration');
 const { FileMigrationProvider, Migrator } = await import(pathToFileURL(kyselyMigration).href);
@@ -25,6 +26,28 @@ const log = (level, msg, fields = {}) => console.log(JSON.stringify({ level, com
 
 // Node as PID 1 ignores SIGTERM unless it handles it: a pod deleted while waiting stops at once.
 process.on('SIGTERM', () => process.exit(143));
+
+/** The service's own Kafka settings (TLS, SASL), checked by the schema it uses; wrong ones never heal. */
+function kafkaConfigOrExit() {
+  try {
+    return parseEnv(kafkaEnvSchema, {
+      KAFKA_BROKERS: process.env.KAFKA_BROKERS,
+      KAFKA_TOPIC_NAMESPACE: process.env.KAFKA_TOPIC_NAMESPACE,
+      KAFKA_SSL: process.env.KAFKA_SSL,
+      KAFKA_SSL_CA_FILE: process.env.KAFKA_SSL_CA_FILE,
+      KAFKA_SSL_REJECT_UNAUTHORIZED: process.env.KAFKA_SSL_REJECT_UNAUTHORIZED,
+      KAFKA_SSL_CERT_FILE: process.env.KAFKA_SSL_CERT_FILE,
+      KAFKA_SSL_KEY_FILE: process.env.KAFKA_SSL_KEY_FILE,
+      KAFKA_SASL_MECHANISM: process.env.KAFKA_SASL_MECHANISM,
+      KAFKA_SASL_USERNAME: process.env.KAFKA_SASL_USERNAME,
+      KAFKA_SASL_PASSWORD: process.env.KAFKA_SASL_PASSWORD,
+    });
+  } catch (err) {
+    log('fatal', 'invalid configuration', { error: err instanceof Error ? err.message : String(err) });
+    return process.exit(78);
+  }
+}
+const kafkaConfig = waitForTopics ? kafkaConfigOrExit() : undefined;
 
 const database = createDb({ url: process.env.DATABASE_URL ?? '', max: 1, applicationName: 'wait-for-setup' });
 const migrator = new Migrator({
@@ -50,8 +73,7 @@ let admin;
 /** Topics `npm run topics` creates for this namespace that the cluster does not have. */
 async function missingTopics() {
   if (!admin) {
-    const brokers = (process.env.KAFKA_BROKERS ?? '').split(',').map((b) => b.trim()).filter(Boolean);
-    admin = createKafka({ brokers, clientId: 'wait-for-setup', logger: quietLogger }).admin();
+    admin = createKafka({ ...kafkaConnection(kafkaConfig), clientId: 'wait-for-setup', logger: quietLogger }).admin();
     await admin.connect();
   }
   const existing = new Set(await admin.listTopics());

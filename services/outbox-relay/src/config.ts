@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonEnv, idempotencyEnv, kafkaEnv, port, positiveInt } from '@hub/config';
+import { checkKafkaEnv, commonEnv, idempotencyEnv, kafkaEnv, port, positiveInt } from '@hub/config';
 import { backoffEnv } from '@hub/attempts';
 
 export const relayConfigSchema = z.object({
@@ -32,6 +32,6 @@ export const relayConfigSchema = z.object({
   ...idempotencyEnv,
   // How often published rows and expired idempotency keys (IDEMPOTENCY_TTL_SECONDS) are deleted.
   RELAY_HOUSEKEEPING_INTERVAL_MS: positiveInt(60_000),
-});
+}).superRefine(checkKafkaEnv);
 
 export type RelayConfig = z.infer<typeof relayConfigSchema>;

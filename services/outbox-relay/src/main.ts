@@ -1,17 +1,21 @@
-import { loadConfigOrExit } from '@hub/config';
+import { kafkaConnection, loadConfigOrExit } from '@hub/config';
 import { createDb, pingDb } from '@hub/db';
 import { listen, opsApp } from '@hub/http';
 import { createKafka, createProducer, createTopics, pingKafka } from '@hub/messaging';
-import { createServiceRuntime } from '@hub/observability';
+import { createServiceRuntime, startTracing } from '@hub/observability';
 import { relayConfigSchema } from './config.ts';
 import { OutboxRelay } from './relay.ts';
 
 const config = loadConfigOrExit(relayConfigSchema, process, 'outbox-relay');
+// First, so every span of the process goes to the tracer provider (when tracing is on).
+const stopTracing = await startTracing({ serviceName: 'outbox-relay', env: config });
 const runtime = createServiceRuntime('outbox-relay', config, (code) => process.exit(code));
 const { logger, readiness, shutdown } = runtime;
+// Registered first, so it runs last: the spans of the last requests are exported too.
+shutdown.register('flush traces', stopTracing);
 
 const database = createDb({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, applicationName: 'outbox-relay' });
-const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'outbox-relay', logger });
+const kafka = createKafka({ ...kafkaConnection(config), clientId: 'outbox-relay', logger });
 const admin = kafka.admin();
 const producer = createProducer(kafka);
 shutdown.register('close postgres', () => database.close());

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -56,6 +57,47 @@ const urlWithScheme = (schemes: string[]) =>
     { message: `must be a URL with scheme ${schemes.join(' or ')}` },
   );
 
+/**
+ * OpenTelemetry tracing (ADR 0024), read by every service. The names are OpenTelemetry's own, so
+ * a collector's usual settings apply unchanged.
+ */
+export const tracingEnv = {
+  // OTLP/HTTP base URL of a collector (http/protobuf; spans go to <url>/v1/traces). Unset or
+  // empty: tracing is off and the tracing SDK is not even loaded.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .string()
+    .optional()
+    .transform((v) => (v && v.length > 0 ? v : undefined))
+    .pipe(urlWithScheme(['http', 'https']).optional()),
+  // Headers of every export request, `key=value` pairs separated by commas (a vendor's API key);
+  // a secret: give it from the Secret, not the ConfigMap.
+  OTEL_EXPORTER_OTLP_HEADERS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (!v) return undefined;
+      const headers: Record<string, string> = {};
+      for (const pair of v.split(',')) {
+        const at = pair.indexOf('=');
+        const name = at > 0 ? pair.slice(0, at).trim() : '';
+        if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+          ctx.addIssue({ code: 'custom', message: 'must be key=value pairs separated by commas' });
+          return z.NEVER;
+        }
+        try {
+          headers[name] = decodeURIComponent(pair.slice(at + 1).trim());
+        } catch {
+          ctx.addIssue({ code: 'custom', message: `the value of ${name} is not URL-encoded text` });
+          return z.NEVER;
+        }
+      }
+      return headers;
+    }),
+  // Share of new traces recorded (0…1). A request that arrives with a traceparent follows its
+  // caller's sampling decision instead, so a trace is never cut in half.
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
+};
+
 /** Variables every service reads (SPEC §1). */
 export const commonEnv = {
   // Postgres holds every piece of state; the only source of truth.
@@ -73,6 +115,7 @@ export const commonEnv = {
   // usual, before the listener closes, so requests already on their way are answered, not reset.
   // Under Kubernetes the preStop sleep plays this part.
   SHUTDOWN_DRAIN_DELAY_MS: z.coerce.number().int().min(0).default(1_000),
+  ...tracingEnv,
 };
 
 /** How long an Idempotency-Key blocks a repeat by default (SPEC §3: 24 h). */
@@ -104,6 +147,25 @@ export const topicNamespace = z
   .regex(/^[a-z0-9_-]*$/, 'lowercase letters, digits, _ and - only')
   .default('');
 
+/** Unset or empty (a ConfigMap key left blank) means "not given". */
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v === '' ? undefined : v));
+
+/** A path to a readable PEM file, checked at start so a wrong mount fails with its variable's name. */
+const optionalPemFile = optionalString.refine(
+  (file) => {
+    if (file === undefined) return true;
+    try {
+      return readFileSync(file, 'utf8').includes('-----BEGIN ');
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be the path of a readable PEM file' },
+);
+
 /** Kafka: the delivery topics and the event stream. */
 export const kafkaEnv = {
   KAFKA_BROKERS: z
@@ -114,7 +176,90 @@ export const kafkaEnv = {
       message: 'must be a comma list of host:port',
     }),
   KAFKA_TOPIC_NAMESPACE: topicNamespace,
+  // TLS to the brokers. Managed clusters (MSK, Confluent Cloud) only listen on TLS; the local
+  // broker and compose speak plaintext, hence off by default.
+  KAFKA_SSL: booleanFlag(false),
+  // PEM bundle of the CA(s) that signed the brokers' certificates, for a private CA. Unset: the
+  // CAs Node ships with, which already trust MSK's and Confluent Cloud's certificates.
+  KAFKA_SSL_CA_FILE: optionalPemFile,
+  // false accepts any broker certificate, so anyone on the path can read and forge every
+  // record: for a throwaway test cluster only. On by default and checked against the CA above.
+  KAFKA_SSL_REJECT_UNAUTHORIZED: booleanFlag(true),
+  // Mutual TLS: the client certificate (chain) and its private key, both PEM, both or neither.
+  KAFKA_SSL_CERT_FILE: optionalPemFile,
+  KAFKA_SSL_KEY_FILE: optionalPemFile,
+  // SASL authentication: plain (Confluent Cloud API keys), scram-sha-256 or scram-sha-512
+  // (MSK SCRAM). Unset: no authentication. PLAIN sends the password as is: TLS is required.
+  KAFKA_SASL_MECHANISM: optionalString.pipe(z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional()),
+  // The SASL user and password (put the password in a Secret); required with a mechanism.
+  KAFKA_SASL_USERNAME: optionalString,
+  KAFKA_SASL_PASSWORD: optionalString,
 };
+
+type KafkaEnv = z.infer<z.ZodObject<typeof kafkaEnv>>;
+
+/**
+ * The rules between the Kafka variables, for a schema that spreads `kafkaEnv`:
+ * `z.object({ ...kafkaEnv, ... }).superRefine(checkKafkaEnv)`. A half-given setting is refused
+ * at start instead of connecting without the protection the operator meant to turn on.
+ */
+export function checkKafkaEnv(config: KafkaEnv, ctx: z.RefinementCtx): void {
+  const issue = (variable: keyof KafkaEnv, message: string) => ctx.addIssue({ code: 'custom', path: [variable], message });
+  if (!config.KAFKA_SSL) {
+    for (const variable of ['KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE'] as const) {
+      if (config[variable]) issue(variable, 'given while KAFKA_SSL is false: set KAFKA_SSL=true');
+    }
+    if (!config.KAFKA_SSL_REJECT_UNAUTHORIZED) issue('KAFKA_SSL_REJECT_UNAUTHORIZED', 'given while KAFKA_SSL is false: set KAFKA_SSL=true');
+  }
+  if (Boolean(config.KAFKA_SSL_CERT_FILE) !== Boolean(config.KAFKA_SSL_KEY_FILE)) {
+    issue(config.KAFKA_SSL_CERT_FILE ? 'KAFKA_SSL_KEY_FILE' : 'KAFKA_SSL_CERT_FILE', 'mutual TLS needs both KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE');
+  }
+  if (config.KAFKA_SASL_MECHANISM) {
+    if (!config.KAFKA_SASL_USERNAME) issue('KAFKA_SASL_USERNAME', `required with KAFKA_SASL_MECHANISM=${config.KAFKA_SASL_MECHANISM}`);
+    if (!config.KAFKA_SASL_PASSWORD) issue('KAFKA_SASL_PASSWORD', `required with KAFKA_SASL_MECHANISM=${config.KAFKA_SASL_MECHANISM}`);
+    if (config.KAFKA_SASL_MECHANISM === 'plain' && !config.KAFKA_SSL) {
+      issue('KAFKA_SASL_MECHANISM', 'plain sends the password in clear text: set KAFKA_SSL=true');
+    }
+  } else {
+    for (const variable of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const) {
+      if (config[variable]) issue(variable, 'given without KAFKA_SASL_MECHANISM: set the mechanism too');
+    }
+  }
+}
+
+/** The Kafka variables on their own, with their rules (CLIs, the init container). */
+export const kafkaEnvSchema = z.object(kafkaEnv).superRefine(checkKafkaEnv);
+
+/** How to reach and authenticate to the brokers, in the terms of kafkajs's `ssl` and `sasl` options. */
+export interface KafkaConnection {
+  brokers: string[];
+  /** Undefined: plaintext. */
+  ssl?: { rejectUnauthorized: boolean; ca?: string; cert?: string; key?: string };
+  /** Undefined: no authentication. */
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+}
+
+/**
+ * The connection settings of a parsed Kafka config; reads the PEM files (once, at start: a
+ * rotated certificate takes a restart, as a rolled Secret does under Kubernetes).
+ */
+export function kafkaConnection(config: KafkaEnv): KafkaConnection {
+  const read = (file: string | undefined) => (file === undefined ? undefined : readFileSync(file, 'utf8'));
+  return {
+    brokers: config.KAFKA_BROKERS,
+    ssl: config.KAFKA_SSL
+      ? {
+          rejectUnauthorized: config.KAFKA_SSL_REJECT_UNAUTHORIZED,
+          ...(config.KAFKA_SSL_CA_FILE ? { ca: read(config.KAFKA_SSL_CA_FILE) } : {}),
+          ...(config.KAFKA_SSL_CERT_FILE ? { cert: read(config.KAFKA_SSL_CERT_FILE), key: read(config.KAFKA_SSL_KEY_FILE) } : {}),
+        }
+      : undefined,
+    sasl:
+      config.KAFKA_SASL_MECHANISM && config.KAFKA_SASL_USERNAME && config.KAFKA_SASL_PASSWORD
+        ? { mechanism: config.KAFKA_SASL_MECHANISM, username: config.KAFKA_SASL_USERNAME, password: config.KAFKA_SASL_PASSWORD }
+        : undefined,
+  };
+}
 
 /**
  * For main.ts: parse the environment or stop the process with a message naming the variables

@@ -1,4 +1,4 @@
-export { createKafka, deleteTopicsWithPrefix, ensureTopics, pingKafka, type Admin, type Kafka } from './kafka.ts';
+export { brokerCount, createKafka, deleteTopicsWithPrefix, ensureTopics, growPartitions, pingKafka, type Admin, type Kafka } from './kafka.ts';
 export { createProducer, Producer } from './producer.ts';
 export { createTopics, type Topics } from './topics.ts';
 export {

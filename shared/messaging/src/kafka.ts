@@ -1,7 +1,8 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import { Kafka, logLevel, type Admin, type ISocketFactory } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type ISocketFactory, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
+import type { KafkaConnection } from '@hub/config';
 
 export type { Kafka, Admin };
 
@@ -26,12 +27,21 @@ const noDelaySocket: ISocketFactory = ({ host, port, ssl, onConnect }) => {
   return socket;
 };
 
-/** A kafkajs client whose own log lines go through the service's pino logger. */
-export function createKafka(options: { brokers: string[]; clientId: string; logger: Logger }): Kafka {
+/**
+ * A kafkajs client whose own log lines go through the service's pino logger. `ssl` turns on
+ * TLS (with a private CA, mutual TLS or, for tests only, no verification) and `sasl`
+ * authentication; main.ts builds both from the env with `kafkaConnection` (@hub/config).
+ */
+export function createKafka(options: KafkaConnection & { clientId: string; logger: Logger }): Kafka {
   const log = options.logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId: options.clientId,
     brokers: options.brokers,
+    // kafkajs hands `ssl` to noDelaySocket below, which passes it to tls.connect.
+    ...(options.ssl ? { ssl: options.ssl } : {}),
+    // kafkajs types each mechanism's options apart, but all three take the same username and
+    // password: the cast only loses the pairing, which cannot be wrong here.
+    ...(options.sasl ? { sasl: options.sasl as SASLOptions } : {}),
     connectionTimeout: 3_000,
     requestTimeout: 30_000,
     // Backoff between retries capped at 2 s (kafkajs's default cap is 30 s): after a broker
@@ -59,7 +69,13 @@ export function createKafka(options: { brokers: string[]; clientId: string; logg
 export async function ensureTopics(
   kafka: Kafka,
   topics: string[],
-  options: { partitions?: number; replicationFactor?: number; timeoutMs?: number } = {},
+  options: {
+    partitions?: number;
+    replicationFactor?: number;
+    /** Topic configs set on creation only (e.g. `min.insync.replicas`); existing topics keep theirs. */
+    configs?: Record<string, string>;
+    timeoutMs?: number;
+  } = {},
 ): Promise<string[]> {
   const admin = kafka.admin();
   await admin.connect();
@@ -73,6 +89,7 @@ export async function ensureTopics(
           topic,
           numPartitions: options.partitions ?? 8,
           replicationFactor: options.replicationFactor ?? 1,
+          configEntries: Object.entries(options.configs ?? {}).map(([name, value]) => ({ name, value })),
         })),
       });
     }
@@ -88,6 +105,39 @@ export async function ensureTopics(
       if (Date.now() > deadline) throw new Error(`topics have no leader yet: ${topics.join(', ')}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Raises the partition count of any of `topics` that has fewer than `partitions` and returns
+ * their names; Kafka cannot lower it, so a topic with more is left as it is. New partitions
+ * take new keys at once: records of one key written before and after the change may be
+ * consumed out of order (the hub's consumers claim conditionally, so that is harmless).
+ */
+export async function growPartitions(kafka: Kafka, topics: string[], partitions: number): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
+    const count = new Map(metadata.map((t) => [t.name, t.partitions.length]));
+    const short = topics.filter((t) => (count.get(t) ?? partitions) < partitions);
+    if (short.length > 0) {
+      await admin.createPartitions({ topicPartitions: short.map((topic) => ({ topic, count: partitions })) });
+    }
+    return short;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** How many brokers the cluster has (a replication factor above it cannot be placed). */
+export async function brokerCount(kafka: Kafka): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.describeCluster()).brokers.length;
   } finally {
     await admin.disconnect();
   }
