@@ -62,7 +62,14 @@ export class CountingVendor {
     const base = `${this.url}/i/${slot}`;
     switch (channel) {
       case 'PUSH':
-        return { FCM_BASE_URL: base, FCM_PROJECT_ID: FCM.projectId, FCM_CLIENT_EMAIL: FCM.clientEmail, FCM_PRIVATE_KEY: this.privateKeyPem.replace(/\n/g, '\\n') };
+        return {
+          FCM_BASE_URL: base,
+          // The service-account token exchange goes to the fake's token endpoint (not counted as a send).
+          FCM_TOKEN_URL: `${this.url}/token`,
+          FCM_PROJECT_ID: FCM.projectId,
+          FCM_CLIENT_EMAIL: FCM.clientEmail,
+          FCM_PRIVATE_KEY: this.privateKeyPem.replace(/\n/g, '\\n'),
+        };
       case 'EMAIL':
         return { EMAIL_PROVIDER: 'ses', SES_ENDPOINT: base, SES_REGION: 'us-east-1', SES_ACCESS_KEY_ID: SES.accessKeyId, SES_SECRET_ACCESS_KEY: SES.secretAccessKey, EMAIL_FROM: SES.from };
       case 'SMS':

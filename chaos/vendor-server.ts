@@ -196,6 +196,14 @@ const server = createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(records));
       return;
     }
+    // FCM's OAuth 2.0 token exchange: answered by the FCM fake, never recorded as a send.
+    if (url === '/token' && req.method === 'POST') {
+      forward(fakes.fcm, req, url, body).then(
+        (answer) => res.writeHead(answer.status, answer.headers).end(answer.body),
+        () => res.writeHead(502).end(),
+      );
+      return;
+    }
     const match = /^\/i\/([a-z0-9.-]+)(\/.*)$/.exec(url);
     if (!match) {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"unknown path"}');

@@ -3,6 +3,7 @@ import { httpMetrics, notFoundHandler, opsRouter, problemHandler } from '@hub/ht
 import type { AdminDeps } from './deps.ts';
 import { docsRouter } from './routes/docs.ts';
 import { dlqRouter } from './routes/dlq.ts';
+import { suppressionsRouter } from './routes/suppressions.ts';
 
 export type { AdminDeps } from './deps.ts';
 
@@ -21,6 +22,7 @@ export function createApp(deps: AdminDeps): Express {
   app.use(opsRouter(deps));
   app.use(docsRouter());
   app.use('/api/v1/admin', dlqRouter(deps));
+  app.use('/api/v1/admin', suppressionsRouter(deps));
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));
   return app;

@@ -16,8 +16,8 @@ export const adminConfigSchema = z.object({
   // Name written to the audit trail; default "admin:" + the first 8 hex of sha256(token), so
   // the trail is stable across restarts without ever containing the token.
   ADMIN_ACTOR: z.string().trim().min(1).max(128).optional(),
-  // Requests per minute per caller IP and scope (dlq.read, dlq.write, dlq.bulk); checked before
-  // the token so guessing it is throttled too.
+  // Requests per minute per caller IP and scope (dlq.read, dlq.write, dlq.bulk, suppressions.read,
+  // suppressions.write); checked before the token so guessing it is throttled too.
   ADMIN_RATE_LIMIT_PER_MINUTE: positiveInt(60),
   // How many reverse proxies in front of admin-api append to X-Forwarded-For. 0: the socket
   // address is the client (a client-sent X-Forwarded-For is ignored, so it cannot dodge the limit).

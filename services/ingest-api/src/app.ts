@@ -13,6 +13,8 @@ import { deliveryRoutes } from './routes/deliveries.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { preferenceRoutes, recipientRoutes } from './routes/recipients.ts';
 import { templateRoutes } from './routes/templates.ts';
+import { unsubscribeRoutes } from './routes/unsubscribe.ts';
+import { vendorReceiptRoutes } from './routes/vendor-receipts.ts';
 
 export type { IngestDeps } from './deps.ts';
 
@@ -41,6 +43,9 @@ export function createApp(ingest: IngestDeps): Express {
   // Before the JSON parser: the receipt route needs the raw bytes it was signed over. Before
   // caller authentication too: vendors prove themselves by their signatures (SPEC §3).
   api.use(deliveryRoutes(deps));
+  // One-click unsubscribe links carry their own signature; a mail client has no caller token.
+  api.use(unsubscribeRoutes(deps));
+  api.use(vendorReceiptRoutes(deps));
   // Everything else under /api/v1, including any route added later, needs a caller (ADR 0021),
   // and is checked before its body is parsed.
   api.use(callerAuth(deps.config, deps.logger.child({ component: 'caller-auth' })));

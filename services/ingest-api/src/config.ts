@@ -67,6 +67,39 @@ export const ingestConfigSchema = z.object({
   // Accepted clock skew of a callback's timestamp, and how long a signature is remembered to
   // reject replays (SPEC §3: 300 000 ms).
   WEBHOOK_TOLERANCE_MS: positiveInt(300_000),
+  // The scheme, host (and port) vendors reach this API at, e.g. https://hub.example.com. Twilio
+  // signs the exact callback URL it called, which a proxy or load balancer in front hides from
+  // the request, so the URL is rebuilt from this (the dispatchers put the same base into
+  // StatusCallback). Unset = Twilio status callbacks are refused.
+  PUBLIC_BASE_URL: optionalUrl,
+  // The Twilio account's primary auth token (the variable name dispatcher-sms uses): Twilio signs
+  // status callbacks with it (X-Twilio-Signature), even for messages sent with an API key. Unset =
+  // Twilio status callbacks are refused.
+  TWILIO_AUTH_TOKEN: optionalSecret,
+  // Comma-separated SNS topic ARNs whose messages are accepted on the SES events endpoint (the
+  // topics of the SES configuration set's event destinations). A validly signed message of any
+  // other topic is anyone's AWS account, so it is refused. Unset = the endpoint refuses all.
+  SES_SNS_TOPIC_ARNS: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? '').split(',').map((arn) => arn.trim()).filter((arn) => arn.length > 0))
+    .refine((arns) => arns.every((arn) => /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/.test(arn)), {
+      message: 'must be a comma-separated list of SNS topic ARNs (arn:aws:sns:<region>:<account>:<topic>)',
+    }),
+  // An SNS message whose Timestamp is older than this is refused (its MessageId is remembered
+  // for twice this long, so a captured message cannot be replayed while it would pass). Longer
+  // than the subscription's delivery retry policy lasts (SNS default: about 20 s).
+  SNS_MAX_AGE_MS: positiveInt(3_600_000),
+  // HMAC-SHA256 key of the one-click unsubscribe links in MARKETING mail (the same value as
+  // dispatcher-email's). Unset = POST/GET /unsubscribe/{token} answer 401: no link can be checked.
+  UNSUBSCRIBE_SIGNING_SECRET: z
+    .string()
+    .optional()
+    .transform((v) => (v && v.length > 0 ? v : undefined))
+    .refine((v) => v === undefined || v.length >= 32, { message: 'must be at least 32 characters' }),
+  // How long an unsubscribe link works, in days from the day the mail was sent. Long: people
+  // unsubscribe from old mail too, and a link that fails them ends as a spam complaint.
+  UNSUBSCRIBE_LINK_MAX_AGE_DAYS: positiveInt(365),
   // When set, every route of the public API (/notifications, /templates, /recipients, /devices,
   // /users/*/preferences) requires a Bearer JWT verified against this JWKS, and callers see only
   // their own data (ADR 0021). Vendor receipts (signed on their own), /healthz, /readyz,

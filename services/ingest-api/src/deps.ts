@@ -8,6 +8,7 @@ import type { Readiness, Registry } from '@hub/observability';
 import type { IngestConfig } from './config.ts';
 import type { IngestMetrics } from './metrics.ts';
 import type { NotificationWriter } from './notification-writer.ts';
+import type { SnsTrust } from './routes/vendor-receipts-sns.ts';
 
 /** What main.ts (or a test) hands to createApp. */
 export interface IngestDeps {
@@ -23,6 +24,11 @@ export interface IngestDeps {
   config: IngestConfig;
   /** When given, every request is counted so shutdown can wait for running handlers. */
   inFlight?: InFlightRequests;
+  /**
+   * Which URLs of an SNS message (signing certificate, subscription confirmation) may be fetched.
+   * Unset in production: HTTPS on sns.<region>.amazonaws.com only. Tests trust their fake's origin.
+   */
+  snsTrust?: SnsTrust;
 }
 
 /** Everything a use case may pick from (createApp derives topics and metrics). */

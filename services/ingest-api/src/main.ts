@@ -2,13 +2,17 @@ import { Redis } from 'ioredis';
 import { loadConfigOrExit } from '@hub/config';
 import { createDb, pingDb } from '@hub/db';
 import { InFlightRequests, listen } from '@hub/http';
-import { createServiceRuntime } from '@hub/observability';
+import { createServiceRuntime, startTracing } from '@hub/observability';
 import { createApp } from './app.ts';
 import { ingestConfigSchema } from './config.ts';
 
 const config = loadConfigOrExit(ingestConfigSchema, process, 'ingest-api');
+// First, so every span of the process goes to the tracer provider (when tracing is on).
+const stopTracing = await startTracing({ serviceName: 'ingest-api', env: config });
 const runtime = createServiceRuntime('ingest-api', config, (code) => process.exit(code));
 const { logger, readiness, shutdown } = runtime;
+// Registered first, so it runs last: the spans of the last requests are exported too.
+shutdown.register('flush traces', stopTracing);
 
 const database = createDb({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, applicationName: 'ingest-api' });
 // Auto-pipelining: commands issued in the same event-loop turn (concurrent requests' claims

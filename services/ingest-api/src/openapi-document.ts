@@ -22,7 +22,14 @@ import {
   sendNotificationBody,
   sendNotificationResponse,
   templateResponse,
+  unsubscribeParams,
+  unsubscribeResponse,
 } from './schemas.ts';
+import { SES_SNS_PATH, TWILIO_STATUS_CALLBACK_PATH } from '@hub/vendors/receipt-urls';
+import { snsEnvelopeSchema } from './routes/vendor-receipts-sns.ts';
+import { snsResponse, twilioParams, vendorReceiptResponse } from './routes/vendor-receipts.ts';
+
+const under = (path: string) => path.replace(/^\/api\/v1/, '');
 
 const bad = { 400: { description: 'invalid input (errors name each field)' } };
 
@@ -57,7 +64,10 @@ export function ingestOpenApi(options: { authenticated: boolean }): Record<strin
       body: sendNotificationBody,
       responses: {
         202: { description: 'FANNED_OUT, or SCHEDULED with scheduledFor', schema: sendNotificationResponse },
-        200: { description: 'SUPPRESSED with suppressionReason', schema: sendNotificationResponse },
+        200: {
+          description: 'SUPPRESSED with suppressionReason: OPT_OUT, QUIET_HOURS, NO_ELIGIBLE_CHANNEL, or SUPPRESSED_ADDRESS when every eligible address is on the suppression list (hard bounce, complaint)',
+          schema: sendNotificationResponse,
+        },
         ...bad,
         404: { description: 'RECIPIENT_NOT_FOUND or TEMPLATE_NOT_FOUND' },
         ...serviceOnly,
@@ -168,6 +178,35 @@ export function ingestOpenApi(options: { authenticated: boolean }): Record<strin
       responses: { 200: { description: 'versions', schema: z.object({ items: z.array(templateResponse) }) }, ...bad, ...serviceOnly },
     }),
     {
+      method: 'get',
+      path: '/unsubscribe/:token',
+      tags: ['unsubscribe'],
+      summary: 'One-click unsubscribe confirmation page (HTML)',
+      description:
+        'The List-Unsubscribe link of MARKETING mail opened in a browser: a page whose button POSTs to the same URL. Changes nothing (mail scanners prefetch links). No caller token: the link is signed (HMAC-SHA256).',
+      params: unsubscribeParams,
+      responses: {
+        200: { description: 'text/html confirmation page' },
+        ...bad,
+        401: { description: 'INVALID_UNSUBSCRIBE_LINK (forged), UNSUBSCRIBE_LINK_EXPIRED, or UNSUBSCRIBE_DISABLED (no signing secret)' },
+      },
+    },
+    {
+      method: 'post',
+      path: '/unsubscribe/:token',
+      tags: ['unsubscribe'],
+      summary: 'One-click unsubscribe (RFC 8058)',
+      description:
+        'Body `List-Unsubscribe=One-Click` (application/x-www-form-urlencoded or multipart/form-data). Opts the link\'s recipient out of MARKETING, audited; repeating it changes nothing. No caller token: the link is signed. Answers JSON, or an HTML page to a browser form.',
+      params: unsubscribeParams,
+      responses: {
+        200: { description: 'opted out of MARKETING', schema: unsubscribeResponse },
+        ...bad,
+        401: { description: 'INVALID_UNSUBSCRIBE_LINK (forged), UNSUBSCRIBE_LINK_EXPIRED, or UNSUBSCRIBE_DISABLED (no signing secret)' },
+        404: { description: 'RECIPIENT_NOT_FOUND: the recipient was deleted' },
+      },
+    },
+    {
       method: 'post',
       path: '/deliveries/:attemptId/ack',
       tags: ['deliveries'],
@@ -186,6 +225,39 @@ export function ingestOpenApi(options: { authenticated: boolean }): Record<strin
         ...bad,
         401: { description: 'signature, timestamp, vendor or replay check failed' },
         404: { description: 'unknown attempt' },
+      },
+    },
+    {
+      method: 'post',
+      path: under(TWILIO_STATUS_CALLBACK_PATH),
+      tags: ['deliveries'],
+      summary: 'Twilio status callback (X-Twilio-Signature)',
+      description:
+        'The StatusCallback of each SMS: application/x-www-form-urlencoded as Twilio posts it (MessageStatus, MessageSid, ErrorCode, …), signed with X-Twilio-Signature (base64 HMAC-SHA1 with the auth token over PUBLIC_BASE_URL + path and the sorted parameters). delivered → DELIVERED; undelivered/failed → UNDELIVERED, or BOUNCED (address suppressed) for error 30005/30006; other statuses are acknowledged and ignored. The same status again changes nothing.',
+      params: twilioParams,
+      headers: z.object({ 'X-Twilio-Signature': z.string().describe('base64 HMAC-SHA1') }),
+      responses: {
+        200: { description: 'applied, or ignored (progress status, same status again)', schema: vendorReceiptResponse },
+        ...bad,
+        401: { description: 'signature missing or wrong, or Twilio callbacks not configured' },
+        404: { description: 'unknown SMS attempt' },
+      },
+    },
+    {
+      method: 'post',
+      path: under(SES_SNS_PATH),
+      tags: ['deliveries'],
+      summary: 'SES events through an SNS HTTPS subscription',
+      description:
+        'The JSON document SNS posts (sent as text/plain), with x-amz-sns-message-type. Verified as AWS documents: TopicArn in SES_SNS_TOPIC_ARNS, Timestamp within SNS_MAX_AGE_MS, signature (SignatureVersion 1 SHA1 or 2 SHA256) with the certificate at SigningCertURL (https://sns.<region>.amazonaws.com only). SubscriptionConfirmation is confirmed; a Notification carries an SES event: Delivery → DELIVERED, Permanent bounce → BOUNCED, other bounces → UNDELIVERED, Complaint → COMPLAINED; bounced and complained addresses are suppressed. A MessageId already processed answers duplicate and changes nothing.',
+      headers: z.object({ 'x-amz-sns-message-type': z.enum(['Notification', 'SubscriptionConfirmation', 'UnsubscribeConfirmation']) }),
+      body: snsEnvelopeSchema,
+      responses: {
+        200: { description: 'applied, confirmed, ignored or duplicate', schema: snsResponse },
+        ...bad,
+        401: { description: 'topic not accepted, stale timestamp, untrusted certificate URL or signature mismatch' },
+        409: { description: 'REQUEST_IN_PROGRESS: the same MessageId is being processed' },
+        503: { description: 'the signing certificate could not be fetched, the subscription could not be confirmed, or Redis is down' },
       },
     },
   ];

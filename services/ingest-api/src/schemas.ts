@@ -10,6 +10,7 @@ import {
   SMS_BODY_MAX,
   SUPPRESSION_REASONS,
   TEMPLATE_BODY_MAX,
+  TEMPLATE_HTML_BODY_MAX,
   TEMPLATE_KEY_PATTERN,
   TEMPLATE_TITLE_MAX,
   addressRule,
@@ -216,6 +217,41 @@ export const deviceResponse = z.object({
   createdAt: z.string(),
 });
 
+// Kakao AlimTalk (NAVER SENS) limits: content up to 1,000 characters, at most 5 buttons, button
+// names up to 14 characters. Types: WL web link, AL app link, DS delivery tracking, BK bot keyword,
+// MD message delivery, AC channel add, BC/BT chat handover, BF business form.
+export const ALIMTALK_CONTENT_MAX = 1_000;
+export const ALIMTALK_BUTTONS_MAX = 5;
+export const ALIMTALK_BUTTON_TYPES = ['WL', 'AL', 'DS', 'BK', 'MD', 'AC', 'BC', 'BT', 'BF'] as const;
+const httpLink = z
+  .string()
+  .max(1000)
+  .regex(/^https?:\/\/\S+$/, 'must be an http(s) URL (placeholders allowed)');
+const appScheme = z.string().min(1).max(1000).regex(/^\S+$/, 'must not contain spaces');
+
+const alimtalkButton = z
+  .strictObject({
+    type: z.enum(ALIMTALK_BUTTON_TYPES),
+    name: z.string().trim().min(1).max(14),
+    linkMobile: httpLink.optional(),
+    linkPc: httpLink.optional(),
+    schemeIos: appScheme.optional(),
+    schemeAndroid: appScheme.optional(),
+  })
+  .superRefine((button, ctx) => {
+    const links = (['linkMobile', 'linkPc', 'schemeIos', 'schemeAndroid'] as const).filter((f) => button[f] !== undefined);
+    if (button.type === 'WL' && button.linkMobile === undefined) ctx.addIssue({ code: 'custom', path: ['linkMobile'], message: 'a WL button needs linkMobile' });
+    if (button.type === 'AL') {
+      for (const f of ['schemeIos', 'schemeAndroid'] as const) {
+        if (button[f] === undefined) ctx.addIssue({ code: 'custom', path: [f], message: `an AL button needs ${f}` });
+      }
+    }
+    if (button.type !== 'WL' && button.type !== 'AL') {
+      for (const f of links) ctx.addIssue({ code: 'custom', path: [f], message: `only WL and AL buttons carry links` });
+    }
+  })
+  .describe('a SENS AlimTalk button, as approved with the template; links may hold {placeholders}');
+
 export const createTemplateBody = z
   .object({
     key: templateKey,
@@ -223,10 +259,44 @@ export const createTemplateBody = z
     channelType: z.enum(CHANNELS),
     titleTemplate: z.string().min(1).max(TEMPLATE_TITLE_MAX),
     bodyTemplate: z.string().min(1).max(TEMPLATE_BODY_MAX),
+    htmlBody: z
+      .string()
+      .min(1)
+      .max(TEMPLATE_HTML_BODY_MAX)
+      .optional()
+      .describe('EMAIL only: the HTML part next to bodyTemplate (text part); placeholder values are HTML-escaped in it, and only in it'),
+    providerTemplateCode: z
+      .string()
+      .trim()
+      .min(1)
+      .max(64)
+      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+      .optional()
+      .describe('KAKAO_ALIMTALK only, and required there: the template code approved at the provider (SENS templateCode)'),
+    buttons: z
+      .array(alimtalkButton)
+      .max(ALIMTALK_BUTTONS_MAX)
+      .optional()
+      .describe(`KAKAO_ALIMTALK only: the buttons approved with the template (at most ${ALIMTALK_BUTTONS_MAX})`),
   })
   .superRefine((value, ctx) => {
     if (value.channelType === 'SMS' && value.bodyTemplate.length > SMS_BODY_MAX) {
       ctx.addIssue({ code: 'custom', path: ['bodyTemplate'], message: `SMS bodies are at most ${SMS_BODY_MAX} characters` });
+    }
+    if (value.htmlBody !== undefined && value.channelType !== 'EMAIL') {
+      ctx.addIssue({ code: 'custom', path: ['htmlBody'], message: 'only EMAIL templates have an HTML body' });
+    }
+    // AlimTalk sends only what matches a template approved at the provider (ADR 0027).
+    if (value.channelType === 'KAKAO_ALIMTALK') {
+      if (value.providerTemplateCode === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['providerTemplateCode'], message: 'KAKAO_ALIMTALK templates need the template code approved at the provider' });
+      }
+      if (value.bodyTemplate.length > ALIMTALK_CONTENT_MAX) {
+        ctx.addIssue({ code: 'custom', path: ['bodyTemplate'], message: `AlimTalk bodies are at most ${ALIMTALK_CONTENT_MAX} characters` });
+      }
+    } else {
+      if (value.providerTemplateCode !== undefined) ctx.addIssue({ code: 'custom', path: ['providerTemplateCode'], message: 'only KAKAO_ALIMTALK templates have a provider template code' });
+      if (value.buttons !== undefined) ctx.addIssue({ code: 'custom', path: ['buttons'], message: 'only KAKAO_ALIMTALK templates have buttons' });
     }
   });
 
@@ -237,10 +307,35 @@ export const templateResponse = z.object({
   channelType: z.enum(CHANNELS),
   titleTemplate: z.string(),
   bodyTemplate: z.string(),
+  htmlBody: z.string().nullable(),
+  providerTemplateCode: z.string().nullable(),
+  buttons: z
+    .array(
+      z.object({
+        type: z.string(),
+        name: z.string(),
+        linkMobile: z.string().optional(),
+        linkPc: z.string().optional(),
+        schemeIos: z.string().optional(),
+        schemeAndroid: z.string().optional(),
+      }),
+    )
+    .nullable(),
   createdAt: z.string(),
 });
 
 export const listTemplatesQuery = z.object({ key: templateKey });
+
+// A signed one-click unsubscribe link: base64url payload, a dot, base64url HMAC.
+export const unsubscribeParams = z.object({
+  token: z.string().max(1024).regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'must be an unsubscribe link token'),
+});
+
+export const unsubscribeResponse = z.object({
+  kind: z.literal('MARKETING'),
+  allowed: z.literal(false),
+  changed: z.boolean().describe('false when the recipient had opted out already'),
+});
 
 export const VENDORS = ['fcm', 'ses', 'twilio', 'kakao'] as const;
 export type Vendor = (typeof VENDORS)[number];

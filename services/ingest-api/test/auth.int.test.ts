@@ -10,7 +10,7 @@ let jwks: Jwks;
 let app: ReturnType<typeof ingestApp>['app'];
 let foreign: string;
 
-const EXEMPT_PATHS = new Set(['/api/v1/deliveries/{attemptId}/ack']);
+const EXEMPT_PATHS = new Set(['/api/v1/deliveries/{attemptId}/ack', '/api/v1/unsubscribe/{token}', '/api/v1/vendors/twilio/status/{attemptId}', '/api/v1/vendors/ses/sns']);
 
 beforeAll(async () => {
   ctx = await createTestContext({ createTopics: false });

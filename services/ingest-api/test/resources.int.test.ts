@@ -186,7 +186,8 @@ describe('POST/GET /templates', () => {
     [{ titleTemplate: '' }, 'body.titleTemplate'],
     [{ titleTemplate: 't'.repeat(201) }, 'body.titleTemplate'],
     [{ bodyTemplate: 'b'.repeat(4001) }, 'body.bodyTemplate'],
-    [{ channelType: 'SMS', bodyTemplate: 'b'.repeat(2001) }, 'body.bodyTemplate'],
+    [{ channelType: 'SMS', bodyTemplate: 'b'.repeat(1601) }, 'body.bodyTemplate'],
+    [{ channelType: 'SMS', htmlBody: '<p>b</p>' }, 'body.htmlBody'],
   ])('rejects %j with 400 naming the field', async (change, field) => {
     const res = await request(app)
       .post('/api/v1/templates')
@@ -215,7 +216,10 @@ describe('documentation and unknown routes', () => {
         '/api/v1/notifications/{id}',
         '/api/v1/recipients/{id}',
         '/api/v1/templates',
+        '/api/v1/unsubscribe/{token}',
         '/api/v1/users/{recipientId}/preferences',
+        '/api/v1/vendors/ses/sns',
+        '/api/v1/vendors/twilio/status/{attemptId}',
       ].sort(),
     );
     const docs = await request(app).get('/docs');

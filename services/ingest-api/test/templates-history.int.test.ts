@@ -39,16 +39,18 @@ const attemptsOf = (notificationId: string) =>
   ctx.database.db.selectFrom('delivery_attempts').selectAll().where('notification_id', '=', notificationId).orderBy('id').execute();
 
 describe('templates in the send path', () => {
-  it('renders per channel, HTML-escapes only EMAIL bodies, keeps literal braces and records SMS segments', async () => {
+  it('renders per channel, leaves the text of an EMAIL unescaped, keeps literal braces and records SMS segments', async () => {
     const key = `shop.order_${seq++}.v1`;
     await template(key, 'ko-kr', 'EMAIL', 'Order {order} for {name}', '<p>Hi {name}</p> {"order": "{order}"}').expect(201);
-    await template(key, 'ko-kr', 'SMS', 'Order {order}', `${'가'.repeat(29)} {name}`).expect(201);
+    // 60 syllables and 12 more characters: 72 UCS-2 characters, two parts of 67.
+    await template(key, 'ko-kr', 'SMS', 'Order {order}', `${'가'.repeat(60)} {name}`).expect(201);
     const id = await recipient([{ type: 'EMAIL', address: 't@example.com' }, { type: 'SMS', address: '+821011110000' }]);
     const res = await send({ recipientId: id, kind: 'TRANSACTIONAL', templateKey: key, payload: { order: '42', name: '<Kim & Lee>' } });
     expect(res.status).toBe(202);
     const [email, sms] = await attemptsOf(res.body.notificationId);
-    expect(email).toMatchObject({ channel: 'EMAIL', rendered_title: 'Order 42 for <Kim & Lee>', rendered_body: '<p>Hi &lt;Kim &amp; Lee&gt;</p> {"order": "42"}' });
-    expect(sms).toMatchObject({ channel: 'SMS', rendered_body: `${'가'.repeat(29)} <Kim & Lee>`, sms_segments: 2 });
+    // The body is the text part: values as given (SPEC §2 escapes only an HTML body, which this template has none of).
+    expect(email).toMatchObject({ channel: 'EMAIL', rendered_title: 'Order 42 for <Kim & Lee>', rendered_body: '<p>Hi <Kim & Lee></p> {"order": "42"}', rendered_html_body: null });
+    expect(sms).toMatchObject({ channel: 'SMS', rendered_body: `${'가'.repeat(60)} <Kim & Lee>`, sms_segments: 2 });
   });
 
   it('falls back to the default locale when the recipient locale has no template', async () => {

@@ -2,6 +2,7 @@ import { FINAL_ATTEMPT_STATUSES, type AttemptStatus, type Channel } from '@hub/d
 import { insertOutboxRows, recordAudit, type Tx } from '@hub/db';
 import type { Topics } from '@hub/messaging';
 import { completeNotifications } from './complete.ts';
+import { RECEIPT_COLUMNS, applyDeliveryStatus } from './delivery-receipt.ts';
 import { vendorResultMessage } from './events.ts';
 import { endsIn, startsFrom } from './guard.ts';
 
@@ -30,7 +31,10 @@ export interface ReceiptResult {
  *   the receipt proves the dispatch), with the vendor message id and a `notify.vendor.result`
  *   event; the notification is completed if that was its last open attempt;
  * - failure → the reason is recorded and the status left alone: retries and the DLQ belong to
- *   the dispatcher and relay, which own the PENDING/DISPATCHING lifecycle.
+ *   the dispatcher and relay, which own the PENDING/DISPATCHING lifecycle;
+ * - failure after SUCCEEDED → the vendor accepted the message and then could not deliver it:
+ *   delivery status UNDELIVERED with its `notify.vendor.result` event (`applyDeliveryStatus`);
+ *   the same failure again changes nothing.
  * `undefined` when there is no such attempt of that channel.
  */
 export async function acknowledgeReceipt(tx: Tx, ctx: { topics: Topics; now: Date }, receipt: Receipt): Promise<ReceiptResult | undefined> {
@@ -38,20 +42,32 @@ export async function acknowledgeReceipt(tx: Tx, ctx: { topics: Topics; now: Dat
   // Locks the attempt first, as every transition does before it completes a notification.
   const attempt = await tx
     .selectFrom('delivery_attempts')
-    .select(['id', 'notification_id', 'channel', 'status', 'retry_count', 'vendor_message_id', 'dispatched_at'])
+    .select(RECEIPT_COLUMNS)
     .where('id', '=', receipt.attemptId)
     .forUpdate()
     .executeTakeFirst();
   if (!attempt || attempt.channel !== receipt.channel) return undefined;
 
-  const audit = (applied: boolean, status: AttemptStatus, vendorMessageId: string | null) =>
+  const audit = (applied: boolean, status: AttemptStatus, vendorMessageId: string | null, extra: Record<string, unknown> = {}) =>
     recordAudit(tx, {
       actor: receipt.actor,
       action: 'DELIVERY_ACK',
       targetType: 'delivery_attempt',
       targetId: attempt.id,
-      details: { success: receipt.success, applied, status, notificationId: attempt.notification_id, vendorMessageId },
+      details: { success: receipt.success, applied, status, notificationId: attempt.notification_id, vendorMessageId, ...extra },
     });
+
+  if (attempt.status === 'SUCCEEDED' && !receipt.success) {
+    const changed = await applyDeliveryStatus(
+      tx,
+      ctx,
+      attempt,
+      { actor: receipt.actor, status: 'UNDELIVERED', reason: receipt.failureReason ?? 'vendor reported failure', vendorMessageId: receipt.vendorMessageId },
+      { audit: false },
+    );
+    await audit(changed.applied, attempt.status, receipt.vendorMessageId ?? null, { deliveryStatus: changed.deliveryStatus });
+    return { notificationId: attempt.notification_id, status: attempt.status, applied: changed.applied };
+  }
 
   if (FINAL_ATTEMPT_STATUSES.has(attempt.status)) {
     await audit(false, attempt.status, receipt.vendorMessageId ?? null);

@@ -22,7 +22,10 @@ export async function claimAttempts(
          unnest(${items.map((i) => i.attemptId)}::uuid[], ${items.map((i) => i.retryCount)}::int[]) as v(id, retry_count)
     where a.id = v.id and a.retry_count = v.retry_count and ${startsFrom('claim', 'a.status')} and n.id = a.notification_id
     returning a.id, a.notification_id, n.recipient_id, a.channel, a.address, a.device_token_id, a.priority,
-              a.retry_count, a.max_retry, a.fallback_of, a.rendered_title, a.rendered_body, a.lease_expires_at`.execute(db);
+              a.retry_count, a.max_retry, a.fallback_of, a.rendered_title, a.rendered_body,
+              a.rendered_html_body, n.kind, n.payload, a.provider_template_code, a.buttons,
+              (select d.platform from device_tokens d where d.id = a.device_token_id) as platform,
+              a.lease_expires_at`.execute(db);
   const claimed = new Map(rows.map((r) => [r.id, r]));
   return items.map((item) => {
     const row = claimed.get(item.attemptId);

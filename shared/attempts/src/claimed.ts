@@ -1,4 +1,5 @@
-import type { BackoffScale, Channel, ErrorClass } from '@hub/domain';
+import type { BackoffScale, Channel, ErrorClass, Kind } from '@hub/domain';
+import type { AlimtalkButton, DevicePlatform } from '@hub/db';
 import type { Topics } from '@hub/messaging';
 
 /** An attempt a worker holds in DISPATCHING (what a claim returns). */
@@ -15,6 +16,17 @@ export interface ClaimedAttempt {
   fallback_of: string | null;
   rendered_title: string;
   rendered_body: string;
+  /** EMAIL from a template with an HTML body (migration 0012); else null. */
+  rendered_html_body: string | null;
+  /** The notification's kind: MARKETING mail carries a one-click unsubscribe link. */
+  kind: Kind;
+  /** The notification's payload: PUSH sends it as data (deep links). */
+  payload: Record<string, string>;
+  /** KAKAO_ALIMTALK from a template: its provider code and rendered buttons (migration 0013); else null. */
+  provider_template_code: string | null;
+  buttons: AlimtalkButton[] | null;
+  /** PUSH: the platform its device token was registered for; only a claim reads it (null if unknown). */
+  platform?: DevicePlatform | null;
   /** When this claim runs out; no vendor call may start that could outlive it. */
   lease_expires_at: Date;
 }
@@ -32,6 +44,11 @@ export const CLAIMED_COLUMNS = [
   'a.fallback_of',
   'a.rendered_title',
   'a.rendered_body',
+  'a.rendered_html_body',
+  'n.kind',
+  'n.payload',
+  'a.provider_template_code',
+  'a.buttons',
   'a.lease_expires_at',
 ] as const;
 

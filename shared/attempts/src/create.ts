@@ -8,7 +8,7 @@ import {
 } from 'kysely';
 import type postgres from 'postgres';
 import { INITIAL_ATTEMPT_STATUS, PRIORITY_KINDS, smsSegments, type Channel, type Kind, type SuppressionReason } from '@hub/domain';
-import { auditInsert, newId, outboxInsert, type Database, type NewDeliveryAttempt, type NewNotification, type OutboxMessage } from '@hub/db';
+import { auditInsert, newId, outboxInsert, type AlimtalkButton, type Database, type NewDeliveryAttempt, type NewNotification, type OutboxMessage } from '@hub/db';
 import type { Topics } from '@hub/messaging';
 import { deliveryRequestMessage, fannedOutMessage } from './events.ts';
 
@@ -33,7 +33,17 @@ export interface DecidedNotification {
   suppressionReason: SuppressionReason | null;
   scheduledFor: Date | null;
   now: Date;
-  deliveries: { channel: Channel; address: string; deviceTokenId: string | null; title: string; body: string }[];
+  deliveries: {
+    channel: Channel;
+    address: string;
+    deviceTokenId: string | null;
+    title: string;
+    body: string;
+    htmlBody?: string | null;
+    /** KAKAO_ALIMTALK from a template: its provider code and rendered buttons. */
+    providerTemplateCode?: string | null;
+    buttons?: AlimtalkButton[] | null;
+  }[];
 }
 
 /**
@@ -53,6 +63,9 @@ export function notificationWrite(topics: Topics, input: DecidedNotification): N
       priority,
       title: d.title,
       body: d.body,
+      htmlBody: d.htmlBody ?? null,
+      providerTemplateCode: d.providerTemplateCode ?? null,
+      buttons: d.buttons ?? null,
       now,
       requestedAt: input.scheduledFor ?? now,
     }),
@@ -123,6 +136,11 @@ export function newAttemptRow(input: {
   priority: boolean;
   title: string;
   body: string;
+  /** EMAIL from a template with an HTML body: that body, rendered. */
+  htmlBody?: string | null;
+  /** KAKAO_ALIMTALK from a template: its provider template code and buttons, rendered. */
+  providerTemplateCode?: string | null;
+  buttons?: AlimtalkButton[] | null;
   now: Date;
   /** When its first delivery request is due (the end of the quiet hours for a deferred one); default now. */
   requestedAt?: Date;
@@ -138,6 +156,9 @@ export function newAttemptRow(input: {
     priority: input.priority,
     rendered_title: input.title,
     rendered_body: input.body,
+    rendered_html_body: input.htmlBody ?? null,
+    provider_template_code: input.providerTemplateCode ?? null,
+    buttons: input.buttons ?? null,
     sms_segments: input.channel === 'SMS' ? smsSegments(input.body) : null,
     fallback_of: input.fallbackOf ?? null,
     requested_at: input.requestedAt ?? input.now,

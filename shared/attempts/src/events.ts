@@ -18,7 +18,7 @@ export interface AttemptRef {
 export function vendorResultMessage(
   topics: Pick<Topics, 'vendorResult'>,
   attempt: AttemptRef,
-  result: { outcome: VendorResult['outcome']; retryCount: number; vendorMessageId: string | null; failureReason: string | null },
+  result: Pick<VendorResult, 'outcome' | 'retryCount' | 'vendorMessageId' | 'failureReason' | 'deliveryStatus' | 'deliveryStatusReason'>,
   now: Date,
 ): OutboxMessage {
   return {

@@ -13,6 +13,7 @@ export { recoverExpiredLeases } from './leases.ts';
 export { redriveDueRetries } from './redrive.ts';
 export { sweepLostDeliveries } from './sweep.ts';
 export { acknowledgeReceipt, type Receipt, type ReceiptResult } from './acknowledge.ts';
+export { applyDeliveryStatus, recordDeliveryReceipt, RECEIPT_COLUMNS, type DeliveryReceipt, type DeliveryReceiptResult, type ReceiptAttempt } from './delivery-receipt.ts';
 export { discardExhaustedAttempt, replayExhaustedAttempt, type DlqOperationResult } from './dlq.ts';
 export { completeNotifications, reopenNotification } from './complete.ts';
 export { exhaustedAlertMessage, fannedOutMessage, vendorResultMessage } from './events.ts';

@@ -8,9 +8,22 @@ type Json<T> = ColumnType<T, T, T>;
 
 export type { Channel as ChannelType, Kind as NotificationKind, NotificationStatus, AttemptStatus } from '@hub/domain';
 import type { Channel as ChannelType, Kind as NotificationKind, NotificationStatus, AttemptStatus } from '@hub/domain';
+export type { DeliveryStatus } from '@hub/domain';
+import type { DeliveryStatus } from '@hub/domain';
+export type SuppressionSource = 'BOUNCED' | 'COMPLAINED' | 'MANUAL';
 export type DevicePlatform = 'ANDROID' | 'IOS' | 'WEB';
 export type BulkOperation = 'REPLAY' | 'DISCARD';
 export type BulkJobState = 'RUNNING' | 'SUCCEEDED' | 'PARTIAL_FAILURE' | 'FAILED';
+
+/** A Kakao AlimTalk button as NAVER SENS takes it (type WL, AL, DS, BK, MD, AC, BC, BT, BF). */
+export interface AlimtalkButton {
+  type: string;
+  name: string;
+  linkMobile?: string;
+  linkPc?: string;
+  schemeIos?: string;
+  schemeAndroid?: string;
+}
 
 export interface RecipientChannel {
   type: Exclude<ChannelType, 'PUSH'>;
@@ -61,6 +74,12 @@ export interface TemplatesTable {
   channel_type: ChannelType;
   title_template: string;
   body_template: string;
+  /** EMAIL only: the HTML body next to the text one, values HTML-escaped (migration 0012). */
+  html_body: ColumnType<string | null, string | null | undefined, string | null>;
+  /** KAKAO_ALIMTALK only: the template's code at the provider (SENS templateCode), migration 0013. */
+  provider_template_code: ColumnType<string | null, string | null | undefined, string | null>;
+  /** KAKAO_ALIMTALK only: the buttons approved with the template (placeholders allowed), migration 0013. */
+  buttons: ColumnType<AlimtalkButton[] | null, AlimtalkButton[] | null | undefined, AlimtalkButton[] | null>;
   created_at: Timestamp;
 }
 
@@ -105,6 +124,11 @@ export interface DeliveryAttemptsTable {
   requested_at: NullableTimestamp;
   rendered_title: string;
   rendered_body: string;
+  /** EMAIL from a template with an HTML body: that body as rendered (migration 0012); else null. */
+  rendered_html_body: ColumnType<string | null, string | null | undefined, string | null>;
+  /** KAKAO_ALIMTALK from a template: its provider template code and rendered buttons (migration 0013); else null. */
+  provider_template_code: ColumnType<string | null, string | null | undefined, string | null>;
+  buttons: ColumnType<AlimtalkButton[] | null, AlimtalkButton[] | null | undefined, AlimtalkButton[] | null>;
   sms_segments: number | null;
   vendor_message_id: string | null;
   failure_reason: string | null;
@@ -113,6 +137,23 @@ export interface DeliveryAttemptsTable {
   updated_at: Timestamp;
   dispatched_at: NullableTimestamp;
   completed_at: NullableTimestamp;
+  /** The vendor's later word on an accepted message (migration 0011); null until a receipt says. */
+  delivery_status: ColumnType<DeliveryStatus | null, DeliveryStatus | null | undefined, DeliveryStatus | null>;
+  delivery_status_at: NullableTimestamp;
+  delivery_status_reason: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** An address no message goes to any more (hard bounce, complaint, operator), migration 0011. */
+export interface SuppressedAddressesTable {
+  id: string;
+  channel: ChannelType;
+  /** Normalised as the domain's `normaliseAddress` does, so lookups compare like with like. */
+  address: string;
+  reason: SuppressionSource;
+  /** Who put it there: `vendor:ses`, `vendor:twilio`, `admin:…`. */
+  source: string;
+  attempt_id: string | null;
+  created_at: Timestamp;
 }
 
 export interface OutboxTable {
@@ -179,6 +220,7 @@ export interface Database {
   audit_events: AuditEventsTable;
   bulk_jobs: BulkJobsTable;
   bulk_job_items: BulkJobItemsTable;
+  suppressed_addresses: SuppressedAddressesTable;
 }
 
 export type Recipient = Selectable<RecipientsTable>;
@@ -195,3 +237,4 @@ export type NewOutboxRow = Insertable<OutboxTable>;
 export type AuditEvent = Selectable<AuditEventsTable>;
 export type NewAuditEvent = Insertable<AuditEventsTable>;
 export type BulkJob = Selectable<BulkJobsTable>;
+export type SuppressedAddress = Selectable<SuppressedAddressesTable>;

@@ -86,10 +86,10 @@ describe('batched attempt writes', () => {
     expect(results.filter((r) => r.payload.attemptId === email.id)).toHaveLength(1);
   });
 
-  it('counts the SMS segments of a Kakao fallback by the domain rule ingest uses (UTF-8 characters never split)', async () => {
-    // 89 + 3 + 88 = 180 bytes: two segments of 90 bytes if bytes could be cut anywhere, but '가'
-    // does not fit in the first segment's last byte, so it takes three.
-    const body = `${'a'.repeat(89)}가${'a'.repeat(88)}`;
+  it('counts the SMS segments of a Kakao fallback by the domain rule ingest uses (GSM-7 or UCS-2, as carriers do)', async () => {
+    // 160 characters would be one GSM-7 part, but the Korean syllable makes the whole body
+    // UCS-2: 67 characters per concatenated part, so three parts.
+    const body = `${'a'.repeat(159)}가`;
     const seeded = await seedNotification(ctx.database.db, ctx.topics, {
       recipientChannels: [
         { type: 'KAKAO_ALIMTALK', address: '+821011110000' },

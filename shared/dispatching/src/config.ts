@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonEnv, kafkaEnv, optionalRedisEnv, port, positiveInt } from '@hub/config';
+import { checkKafkaEnv, commonEnv, kafkaEnv, optionalRedisEnv, port, positiveInt } from '@hub/config';
 import type { Channel } from '@hub/domain';
 import { requiredVendorVariables, vendorEnv } from '@hub/vendors';
 import { backoffEnv } from '@hub/attempts';
@@ -48,6 +48,7 @@ export function dispatcherConfigSchema(channel: Channel) {
       VENDOR_BREAKER_RESET_MS: positiveInt(10_000),
     })
     .superRefine((config, ctx) => {
+      checkKafkaEnv(config, ctx);
       if (config.DISPATCH_LEASE_MS <= config.VENDOR_TIMEOUT_MS) {
         ctx.addIssue({ code: 'custom', path: ['DISPATCH_LEASE_MS'], message: 'must exceed VENDOR_TIMEOUT_MS (a vendor call must finish inside its lease)' });
       }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { maskAddress } from '@hub/domain';
 import type { DeliveryRequested } from '@hub/messaging';
-import { Counter, Histogram, type Registry } from '@hub/observability';
+import { Counter, Histogram, inSpan, SpanKind, traceContextOf, tracerOf, type Registry } from '@hub/observability';
 import { asVendorError } from '@hub/vendors';
 import type { DispatchOutcome } from '@hub/attempts';
 import type { DeliveryStore } from './delivery-store.ts';
@@ -24,7 +24,24 @@ export interface DeliveryDeps {
  * A dispatch that never reached the vendor (breaker open, worker stopping) is released, not
  * counted. The consumer commits the offset only after this resolves.
  */
-export async function handleDelivery(deps: DeliveryDeps, message: DeliveryRequested): Promise<void> {
+export async function handleDelivery(deps: DeliveryDeps, message: DeliveryRequested, headers: Record<string, string> = {}): Promise<void> {
+  // The trace of the request that asked for this delivery, carried by the Kafka record (ADR
+  // 0024): the vendor calls and the outcome's write are children of this span.
+  return inSpan(
+    tracer(),
+    `dispatch ${message.channel}`,
+    {
+      kind: SpanKind.CONSUMER,
+      parent: traceContextOf(headers),
+      attributes: { 'hub.channel': message.channel, 'hub.attempt_id': message.attemptId, 'hub.notification_id': message.notificationId, 'hub.retry_count': message.retryCount },
+    },
+    () => dispatch(deps, message),
+  );
+}
+
+const tracer = () => tracerOf('@hub/dispatching');
+
+async function dispatch(deps: DeliveryDeps, message: DeliveryRequested): Promise<void> {
   await deps.vendor.acquire();
   const attempt = await deps.store.claim({ attemptId: message.attemptId, retryCount: message.retryCount });
   const log = deps.logger.child({ attemptId: message.attemptId, notificationId: message.notificationId });
@@ -41,7 +58,20 @@ export async function handleDelivery(deps: DeliveryDeps, message: DeliveryReques
   let outcome: DispatchOutcome;
   try {
     const accepted = await deps.vendor.send(
-      { attemptId: attempt.id, channel: attempt.channel, address: attempt.address, title: attempt.rendered_title, body: attempt.rendered_body },
+      {
+        attemptId: attempt.id,
+        channel: attempt.channel,
+        address: attempt.address,
+        title: attempt.rendered_title,
+        body: attempt.rendered_body,
+        htmlBody: attempt.rendered_html_body,
+        kind: attempt.kind,
+        recipientId: attempt.recipient_id,
+        payload: attempt.payload,
+        platform: attempt.platform ?? null,
+        providerTemplateCode: attempt.provider_template_code,
+        buttons: attempt.buttons,
+      },
       { deadline: attempt.lease_expires_at.getTime(), slotTaken: true, stopping: deps.stopping },
     );
     outcome = { kind: 'succeeded', vendorMessageId: accepted.vendorMessageId };
@@ -55,7 +85,11 @@ export async function handleDelivery(deps: DeliveryDeps, message: DeliveryReques
     }
   }
 
-  const status = await deps.store.record(attempt, outcome);
+  const status = await inSpan(tracer(), 'record outcome', { attributes: { 'hub.outcome': outcome.kind } }, async (span) => {
+    const recorded = await deps.store.record(attempt, outcome);
+    span.setAttribute('hub.status', recorded ?? 'lease_lost');
+    return recorded;
+  });
   const label = status ?? 'lease_lost';
   deps.metrics.duration.observe({ channel: attempt.channel, outcome: label }, (performance.now() - started) / 1_000);
   deps.metrics.outcomes.inc({ channel: attempt.channel, outcome: label });

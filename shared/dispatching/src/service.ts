@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
-import { loadConfigOrExit } from '@hub/config';
+import { kafkaConnection, loadConfigOrExit } from '@hub/config';
 import { createDb, pingDb } from '@hub/db';
 import type { Channel } from '@hub/domain';
 import { listen, opsApp } from '@hub/http';
 import { createKafka, createProducer, createTopics, pingKafka } from '@hub/messaging';
-import { createServiceRuntime, Gauge } from '@hub/observability';
+import { createServiceRuntime, Gauge, startTracing } from '@hub/observability';
 import { createVendorSender } from '@hub/vendors';
 import { dispatcherConfigSchema } from './config.ts';
 import { Dispatcher } from './dispatcher.ts';
@@ -24,11 +24,15 @@ type Proc = {
 export async function runDispatcher(channel: Channel, proc: Proc): Promise<void> {
   const service = `dispatcher-${channel === 'KAKAO_ALIMTALK' ? 'kakao' : channel.toLowerCase()}`;
   const config = loadConfigOrExit(dispatcherConfigSchema(channel), proc, service);
+  // First, so every span of the process goes to the tracer provider (when tracing is on).
+  const stopTracing = await startTracing({ serviceName: service, env: config });
   const runtime = createServiceRuntime(service, config, (code) => proc.exit(code));
   const { logger, readiness, shutdown } = runtime;
+  // Registered first, so it runs last: the spans of the last deliveries are exported too.
+  shutdown.register('flush traces', stopTracing);
 
   const database = createDb({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, applicationName: service });
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: service, logger });
+  const kafka = createKafka({ ...kafkaConnection(config), clientId: service, logger });
   const admin = kafka.admin();
   const producer = createProducer(kafka);
   const sender = createVendorSender(channel, config);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { VendorError, type VendorAccepted, type VendorRequest, type VendorSender } from '@hub/vendors';
-import { NotSentError, ProtectedVendor, type VendorPolicy } from './vendor-call.ts';
+import { MAX_RETRY_AFTER_MS, NotSentError, ProtectedVendor, type VendorPolicy } from './vendor-call.ts';
 
 class ScriptedVendor implements VendorSender {
   readonly name = 'scripted';
@@ -114,5 +114,34 @@ describe('ProtectedVendor', () => {
     vendor = new ProtectedVendor(slow, { ...policy, attempts: 1, timeoutMs: 20 });
     const err = (await vendor.send(request).catch((e: unknown) => e)) as VendorError;
     expect(err.errorClass).toBe('transient');
+  });
+
+  it("waits the vendor's Retry-After before the next call instead of its own backoff", async () => {
+    vi.useFakeTimers();
+    const sender = new ScriptedVendor((call) => (call === 1 ? new VendorError('transient', '429', { retryAfterMs: 3_000 }) : 'ok'));
+    vendor = new ProtectedVendor(sender, policy);
+    const result = vendor.send(request);
+    // Our own backoff would have called again after 100 ms; the vendor asked for 3 s.
+    await vi.advanceTimersByTimeAsync(2_900);
+    expect(sender.calls).toBe(1);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(await result).toEqual({ vendorMessageId: 'id-2' });
+    expect(sender.calls).toBe(2);
+  });
+
+  it('ends the dispatch at once when the Retry-After is longer than the lease or the in-dispatch limit', async () => {
+    const tooLong = new ScriptedVendor(() => new VendorError('transient', '429', { retryAfterMs: MAX_RETRY_AFTER_MS + 1 }));
+    vendor = new ProtectedVendor(tooLong, policy);
+    const err = (await vendor.send(request).catch((e: unknown) => e)) as VendorError;
+    expect(err).toBeInstanceOf(VendorError);
+    expect(err.errorClass).toBe('transient');
+    expect(tooLong.calls).toBe(1);
+    await vendor.close();
+
+    const pastLease = new ScriptedVendor(() => new VendorError('transient', '503', { retryAfterMs: 2_000 }));
+    vendor = new ProtectedVendor(pastLease, policy);
+    const late = (await vendor.send(request, { deadline: Date.now() + 2_500 }).catch((e: unknown) => e)) as VendorError;
+    expect(late.errorClass).toBe('transient');
+    expect(pastLease.calls).toBe(1);
   });
 });

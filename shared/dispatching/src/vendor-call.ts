@@ -2,6 +2,7 @@ import CircuitBreaker from 'opossum';
 import pRetry, { AbortError } from 'p-retry';
 import { vendorRetryDelayMs } from '@hub/domain';
 import { asVendorError, VendorError, type VendorAccepted, type VendorRequest, type VendorSender } from '@hub/vendors';
+import { inSpan, SpanKind, tracerOf } from '@hub/observability';
 import type { SendRateCap } from './send-rate-cap.ts';
 
 export interface VendorPolicy {
@@ -34,6 +35,9 @@ export class NotSentError extends Error {
   }
 }
 
+/** The longest vendor Retry-After waited for inside one dispatch. */
+export const MAX_RETRY_AFTER_MS = 10_000;
+
 export interface SendOptions {
   /** Epoch ms the claim's lease runs out: no call starts that could not finish before it. */
   deadline?: number;
@@ -46,9 +50,10 @@ export interface SendOptions {
 /**
  * One vendor behind its protections: a send-rate cap shared by every replica (bursts wait), a
  * circuit breaker (a vendor outage fails fast instead of tying up every worker), and in-dispatch
- * retries of transient errors only, 200/400/800 ms ±50 %. Permanent and invalid-recipient errors
- * are not retried and do not count against the breaker: they are about the message, not the
- * vendor's health. A call only starts while the claim's lease can cover it.
+ * retries of transient errors only, 200/400/800 ms ±50 % or the vendor's Retry-After. Permanent
+ * and invalid-recipient errors are not retried and do not count against the breaker: they are
+ * about the message, not the vendor's health. A call only starts while the claim's lease can
+ * cover it.
  */
 export class ProtectedVendor {
   readonly name: string;
@@ -100,7 +105,13 @@ export class ProtectedVendor {
           throw stop('dispatch lease ran out before the vendor call', new Date());
         }
         try {
-          return await this.breaker.fire(request);
+          // One span per call (the dispatch's span is the parent): retries show as siblings.
+          return await inSpan(
+            tracerOf('@hub/dispatching'),
+            `${this.name} call`,
+            { kind: SpanKind.CLIENT, attributes: { 'hub.vendor': this.name, 'hub.attempt_id': request.attemptId } },
+            () => this.breaker.fire(request),
+          );
         } catch (err) {
           if ((err as { code?: string } | null)?.code === 'EOPENBREAKER') throw stop(`circuit open for ${this.name}`, this.nextTrialAt());
           lastError = this.classify(err);
@@ -111,10 +122,16 @@ export class ProtectedVendor {
       {
         retries: Math.max(0, this.policy.attempts - 1),
         minTimeout: 0,
-        onFailedAttempt: async ({ retriesLeft, attemptNumber }) => {
-          if (retriesLeft > 0) {
-            await new Promise((resolve) => setTimeout(resolve, vendorRetryDelayMs(attemptNumber, this.policy.random)));
-          }
+        onFailedAttempt: async ({ error, retriesLeft, attemptNumber }) => {
+          if (retriesLeft <= 0) return;
+          // The vendor's own Retry-After, when it gave one, over our backoff (SPEC §2). A wait the
+          // lease cannot cover, or longer than MAX_RETRY_AFTER_MS, ends this dispatch instead
+          // (a failed transient dispatch: the retry schedule takes over).
+          const asked = error instanceof VendorError ? error.retryAfterMs : undefined;
+          const waitMs = asked ?? vendorRetryDelayMs(attemptNumber, this.policy.random);
+          const tooLate = options.deadline !== undefined && Date.now() + waitMs + this.policy.timeoutMs >= options.deadline;
+          if (asked !== undefined && (asked > MAX_RETRY_AFTER_MS || tooLate)) throw lastError ?? error;
+          await new Promise((resolve) => setTimeout(resolve, waitMs));
         },
       },
     ).catch((err: unknown) => {

@@ -15,5 +15,6 @@ export const PRIORITY_KINDS: ReadonlySet<Kind> = new Set(['SECURITY', 'TRANSACTI
 export const NOTIFICATION_STATUSES = ['ACCEPTED', 'FANNED_OUT', 'SCHEDULED', 'SUPPRESSED', 'COMPLETED'] as const;
 export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
 
-export const SUPPRESSION_REASONS = ['OPT_OUT', 'QUIET_HOURS', 'NO_ELIGIBLE_CHANNEL'] as const;
+// SUPPRESSED_ADDRESS: every eligible address is on the suppression list (hard bounce, complaint).
+export const SUPPRESSION_REASONS = ['OPT_OUT', 'QUIET_HOURS', 'NO_ELIGIBLE_CHANNEL', 'SUPPRESSED_ADDRESS'] as const;
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];

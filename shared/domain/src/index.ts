@@ -7,5 +7,7 @@ export * from './masking.ts';
 export * from './addresses.ts';
 export * from './quiet-hours.ts';
 export * from './resolver.ts';
+export * from './delivery-status.ts';
 export * from './templates.ts';
 export * from './ids.ts';
+export * from './unsubscribe.ts';

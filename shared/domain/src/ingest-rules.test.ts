@@ -346,7 +346,7 @@ describe('templates', () => {
     expect(renderTemplate('{a}', { a: '{b}', b: 'x' })).toBe('{b}');
   });
 
-  it('HTML-escapes substituted values only when asked (EMAIL bodies), never the template markup', () => {
+  it('HTML-escapes substituted values only when asked (EMAIL HTML bodies), never the template markup', () => {
     const vars = { name: '<b>"Tom" & \'Jerry\'</b>' };
     expect(renderTemplate('<p>{name}</p>', vars, { html: true })).toBe('<p>&lt;b&gt;&quot;Tom&quot; &amp; &#39;Jerry&#39;&lt;/b&gt;</p>');
     expect(renderTemplate('<p>{name}</p>', vars)).toBe('<p><b>"Tom" & \'Jerry\'</b></p>');
@@ -358,22 +358,30 @@ describe('templates', () => {
 });
 
 describe('smsSegments', () => {
-  it('is one segment up to 90 UTF-8 bytes', () => {
+  it('packs GSM-7 text into 160 characters, then 153 per concatenated part', () => {
     expect(smsSegments('')).toBe(1);
-    expect(smsSegments('a'.repeat(90))).toBe(1);
-    expect(smsSegments('a'.repeat(91))).toBe(2);
-    expect(smsSegments('a'.repeat(181))).toBe(3);
+    expect(smsSegments('a'.repeat(160))).toBe(1);
+    expect(smsSegments('a'.repeat(161))).toBe(2);
+    expect(smsSegments('a'.repeat(306))).toBe(2);
+    expect(smsSegments('a'.repeat(307))).toBe(3);
   });
 
-  it('counts Korean (3 bytes per syllable) without splitting a character across parts', () => {
-    expect(smsSegments('가'.repeat(30))).toBe(1); // 90 bytes
-    expect(smsSegments('가'.repeat(31))).toBe(2);
-    // 89 ASCII bytes + one 3-byte syllable does not fit in 90: the syllable starts part 2.
-    expect(smsSegments(`${'a'.repeat(89)}가`)).toBe(2);
+  it('counts a GSM-7 extension character such as € as two septets', () => {
+    expect(smsSegments('€'.repeat(80))).toBe(1);
+    expect(smsSegments('€'.repeat(81))).toBe(2);
   });
 
-  it('counts 4-byte emoji as one character', () => {
-    expect(smsSegments('😀'.repeat(22))).toBe(1); // 88 bytes
-    expect(smsSegments('😀'.repeat(23))).toBe(2);
+  it('switches the whole message to UCS-2 (70, then 67 per part) for one character outside GSM-7', () => {
+    expect(smsSegments('가'.repeat(70))).toBe(1);
+    expect(smsSegments('가'.repeat(71))).toBe(2);
+    expect(smsSegments('가'.repeat(134))).toBe(2);
+    expect(smsSegments('가'.repeat(135))).toBe(3);
+    // 159 GSM characters fit one part; one Korean syllable makes the whole body UCS-2.
+    expect(smsSegments(`${'a'.repeat(159)}가`)).toBe(3);
+  });
+
+  it('counts an emoji as two UCS-2 units', () => {
+    expect(smsSegments('😀'.repeat(35))).toBe(1);
+    expect(smsSegments('😀'.repeat(36))).toBe(2);
   });
 });

@@ -1,4 +1,5 @@
 import { CHANNELS, MANDATORY_KINDS, QUIET_HOURS_BYPASS_KINDS, type Channel, type Kind, type SuppressionReason } from './channels.ts';
+import { suppressionKey } from './delivery-status.ts';
 import { isInQuietHours, quietHoursEnd, type QuietWindow } from './quiet-hours.ts';
 
 export const QUIET_HOURS_POLICIES = ['SUPPRESS', 'DEFER'] as const;
@@ -69,6 +70,11 @@ export interface ResolveInput {
   devices: ResolverDevice[];
   preferences: EffectivePreferences;
   onQuietHours: QuietHoursPolicy;
+  /**
+   * The recipient's addresses on the suppression list, as `suppressionKey(channel, address)`
+   * (hard bounces, complaints); they are dropped as if the recipient did not have them.
+   */
+  suppressed?: ReadonlySet<string>;
 }
 
 export interface ResolvedDelivery {
@@ -96,7 +102,8 @@ const suppressed = (reason: SuppressionReason): Resolution => ({
  * (when non-empty); 3. inside quiet hours for a kind that respects them → QUIET_HOURS, or with
  * `DEFER` → scheduled for the end of the quiet hours; 4. inside quiet hours KAKAO_ALIMTALK is
  * removed, even for SECURITY; 5. one address per type in channel order, PUSH once per active
- * device; 6. nothing left → NO_ELIGIBLE_CHANNEL.
+ * device, leaving out suppressed addresses; 6. nothing left → NO_ELIGIBLE_CHANNEL, or
+ * SUPPRESSED_ADDRESS when the suppression list is what left nothing.
  *
  * A deferred notification is resolved as of `scheduledFor` (outside quiet hours), so it keeps
  * KAKAO_ALIMTALK: the vendor rule forbids night sends, and the send happens in the morning.
@@ -119,19 +126,26 @@ export function resolveChannels(input: ResolveInput): Resolution {
   const sendsInsideQuietHours = quiet && scheduledFor === null;
 
   const deliveries: ResolvedDelivery[] = [];
+  let droppedAsSuppressed = false;
+  const allowedAddress = (channel: Channel, address: string) => {
+    if (!input.suppressed?.has(suppressionKey(channel, address))) return true;
+    droppedAsSuppressed = true;
+    return false;
+  };
   for (const channel of CHANNELS) {
     if (!wanted(channel)) continue;
     if (channel === 'KAKAO_ALIMTALK' && sendsInsideQuietHours) continue;
     if (channel === 'PUSH') {
       for (const device of input.devices) {
-        if (device.active) deliveries.push({ channel, address: device.token, deviceTokenId: device.id });
+        if (device.active && allowedAddress(channel, device.token)) deliveries.push({ channel, address: device.token, deviceTokenId: device.id });
       }
       continue;
     }
-    const entry = input.channels.find((c) => c.type === channel);
+    // A suppressed address is skipped, so a second address of the type (if stored) is used.
+    const entry = input.channels.find((c) => c.type === channel && allowedAddress(channel, c.address));
     if (entry) deliveries.push({ channel, address: entry.address, deviceTokenId: null });
   }
-  if (deliveries.length === 0) return suppressed('NO_ELIGIBLE_CHANNEL');
+  if (deliveries.length === 0) return suppressed(droppedAsSuppressed ? 'SUPPRESSED_ADDRESS' : 'NO_ELIGIBLE_CHANNEL');
   return scheduledFor
     ? { outcome: 'SCHEDULED', deliveries, scheduledFor, suppressionReason: null }
     : { outcome: 'FANNED_OUT', deliveries, scheduledFor: null, suppressionReason: null };

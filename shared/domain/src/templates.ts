@@ -1,11 +1,14 @@
+import { SegmentedMessage } from 'sms-segments-calculator';
+
 /** SPEC §2 template identity rules. */
 export const TEMPLATE_KEY_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 export const LOCALE_PATTERN = /^[a-z]{2}(-[a-z0-9]{2,8})?$/;
 export const TEMPLATE_TITLE_MAX = 200;
 export const TEMPLATE_BODY_MAX = 4000;
-export const SMS_BODY_MAX = 2000;
-/** Bytes (UTF-8) of one SMS part; a longer body is sent multi-part (SPEC §2). */
-export const SMS_SEGMENT_BYTES = 90;
+/** Characters of an SMS body, template or rendered: Twilio refuses longer ones (error 21617, SPEC §2). */
+export const SMS_BODY_MAX = 1600;
+/** Characters of an EMAIL template's HTML body: room for markup around a 4000-character text. */
+export const TEMPLATE_HTML_BODY_MAX = 100_000;
 
 /** `" KO-KR "` → `"ko-kr"`; the stored and looked-up form of a locale. */
 export function normalizeLocale(locale: string): string {
@@ -34,7 +37,8 @@ export function escapeHtml(value: string): string {
 
 /**
  * Replaces each `{name}` with `variables[name]`, leaving every other brace untouched. With
- * `html: true` (EMAIL bodies) the substituted values are HTML-escaped; the template itself is
+ * `html: true` (the HTML body of an EMAIL template, and nothing else: a text body or a subject
+ * shows the values as given, SPEC §2) the substituted values are HTML-escaped; the template itself is
  * the sender's markup and stays as written. Substituted values are never re-scanned, so a
  * value containing `{x}` is inserted literally. Throws if a placeholder has no value (check
  * with `missingVariables` first to answer 400).
@@ -48,20 +52,12 @@ export function renderTemplate(template: string, variables: Record<string, strin
 }
 
 /**
- * SMS parts a body needs: characters are packed greedily into parts of at most 90 UTF-8 bytes
- * and never split (a Korean syllable is 3 bytes). An empty body still is one message.
+ * SMS parts a body needs, counted the way carriers do: GSM-7 when every character is in the
+ * GSM 03.38 alphabet (extension characters such as € take two septets), else UCS-2; one part
+ * holds 160 septets or 70 UCS-2 units, a concatenated one 153 or 67 (the rest is its UDH).
+ * Twilio's own calculator (sms-segments-calculator) does the counting. An empty body still is
+ * one message.
  */
 export function smsSegments(body: string): number {
-  let segments = 1;
-  let used = 0;
-  for (const char of body) {
-    const code = char.codePointAt(0)!;
-    const bytes = code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
-    if (used + bytes > SMS_SEGMENT_BYTES) {
-      segments += 1;
-      used = 0;
-    }
-    used += bytes;
-  }
-  return segments;
+  return Math.max(1, new SegmentedMessage(body).segmentsCount);
 }

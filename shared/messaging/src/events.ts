@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CHANNELS, KINDS, newId, type Channel } from '@hub/domain';
+import { CHANNELS, DELIVERY_STATUSES, KINDS, newId, type Channel } from '@hub/domain';
 import type { Topics } from './topics.ts';
 
 /** Every event carries these (SPEC §4). Bump `schemaVersion` on a breaking change. */
@@ -42,6 +42,13 @@ export const vendorResultSchema = z.object({
   retryCount: z.number().int().min(0),
   vendorMessageId: z.string().nullable(),
   failureReason: z.string().nullable(),
+  // Added with issue 15, optional so events written before it still parse (schema version 1
+  // unchanged; consumers that do not know the field drop it). Set on the event a vendor receipt
+  // writes when it moves the attempt's delivery status (outcome then stays SUCCEEDED: the vendor
+  // accepted the message, and this is its later word on it); absent or null otherwise.
+  deliveryStatus: z.enum(DELIVERY_STATUSES).nullable().optional(),
+  // The vendor's reason for UNDELIVERED, BOUNCED or COMPLAINED (error code, bounce type).
+  deliveryStatusReason: z.string().nullable().optional(),
 });
 export type VendorResult = z.infer<typeof vendorResultSchema>;
 

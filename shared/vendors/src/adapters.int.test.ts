@@ -1,15 +1,12 @@
 // Each real vendor adapter against a local server that answers the way the vendor documents:
 // success ids, throttling, invalid recipient, server errors and a vendor that never answers.
 // (No Postgres/Redis/Kafka here: the vendors are the only externals, and these are their fakes.)
-import { generateKeyPairSync } from 'node:crypto';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SMTPServer } from 'smtp-server';
 import type { ErrorClass } from '@hub/domain';
-import { FcmSender } from './fcm.ts';
-import { startFakeFcm, startFakeKakao, startFakeSes, startFakeTwilio, type FakeServer } from './fakes/index.ts';
-import { KakaoAlimtalkSender } from './kakao.ts';
+import { startFakeSes, startFakeTwilio, type FakeServer } from './fakes/index.ts';
 import { SesSender } from './ses.ts';
 import { SmtpSender } from './smtp.ts';
 import { TwilioSender } from './twilio.ts';
@@ -36,54 +33,7 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));
 });
 
-describe('FCM HTTP v1 adapter', () => {
-  let fake: FakeServer;
-  let sender: FcmSender;
-  beforeAll(async () => {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const clientEmail = 'hub@test-project.iam.gserviceaccount.com';
-    fake = await startFakeFcm({ projectId: 'test-project', clientEmail, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() });
-    servers.push(fake);
-    sender = new FcmSender({
-      baseUrl: fake.url,
-      projectId: 'test-project',
-      clientEmail,
-      privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      timeoutMs: TIMEOUT_MS,
-    });
-  });
-
-  it('returns the message name FCM assigns, authenticated with a signed service-account token', async () => {
-    const accepted = await sender.send(request('PUSH', 'device-token-ok'));
-    expect(accepted.vendorMessageId).toMatch(/^projects\/test-project\/messages\//);
-    const sent = JSON.parse(fake.requests.at(-1)!.body);
-    expect(sent.message).toMatchObject({ token: 'device-token-ok', notification: { title: 'Sign-in alert', body: 'Was this you?' } });
-  });
-
-  it('classifies throttling, unregistered and malformed tokens, server errors and timeouts', async () => {
-    expect(await failure(sender, request('PUSH', 'throttled-token'))).toBe('transient');
-    expect(await failure(sender, request('PUSH', 'unregistered-token'))).toBe('invalid_recipient');
-    expect(await failure(sender, request('PUSH', 'malformed-token'))).toBe('invalid_recipient');
-    expect(await failure(sender, request('PUSH', 'unavailable-token'))).toBe('transient');
-    expect(await failure(sender, request('PUSH', 'hang-token'))).toBe('transient');
-  });
-
-  it('takes an accepted message without a name as a success with no id, never as a failure to retry', async () => {
-    expect(await sender.send(request('PUSH', 'noid-device-token'))).toEqual({ vendorMessageId: null });
-  });
-
-  it('treats a refused credential as transient (the next call signs a fresh token)', async () => {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const wrongKey = new FcmSender({
-      baseUrl: fake.url,
-      projectId: 'test-project',
-      clientEmail: 'hub@test-project.iam.gserviceaccount.com',
-      privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      timeoutMs: TIMEOUT_MS,
-    });
-    expect(await failure(wrongKey, request('PUSH', 'device-token-ok'))).toBe('transient');
-  });
-});
+// FCM and Kakao AlimTalk have their own files: fcm.int.test.ts, kakao.int.test.ts.
 
 describe('Amazon SES v2 adapter', () => {
   let fake: FakeServer;
@@ -201,39 +151,5 @@ describe('Twilio Messages adapter', () => {
 
   it('takes an accepted message without a sid as a success with no id, never as a failure to retry', async () => {
     expect(await sender.send(request('SMS', '+15005550204'))).toEqual({ vendorMessageId: null });
-  });
-});
-
-describe('Kakao AlimTalk adapter (NAVER Cloud SENS)', () => {
-  let fake: FakeServer;
-  let sender: KakaoAlimtalkSender;
-  const credentials = { serviceId: 'ncp:kkobizmsg:kr:123:hub', accessKey: 'access', secretKey: 'secret' };
-  beforeAll(async () => {
-    fake = await startFakeKakao(credentials);
-    servers.push(fake);
-    sender = new KakaoAlimtalkSender({ baseUrl: fake.url, ...credentials, plusFriendId: '@hub', templateCode: 'AUTH01', timeoutMs: TIMEOUT_MS });
-  });
-
-  it('returns the messageId of an accepted AlimTalk and sends the national number', async () => {
-    const accepted = await sender.send(request('KAKAO_ALIMTALK', '+821012345678'));
-    expect(accepted.vendorMessageId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(JSON.parse(fake.requests.at(-1)!.body)).toMatchObject({
-      plusFriendId: '@hub',
-      templateCode: 'AUTH01',
-      messages: [{ to: '01012345678', content: 'Was this you?' }],
-    });
-  });
-
-  it('classifies throttling, a recipient who cannot receive AlimTalk, server errors, timeouts and a bad signature', async () => {
-    expect(await failure(sender, request('KAKAO_ALIMTALK', '+821000000429'))).toBe('transient');
-    expect(await failure(sender, request('KAKAO_ALIMTALK', '+821000000001'))).toBe('invalid_recipient');
-    expect(await failure(sender, request('KAKAO_ALIMTALK', '+821000000500'))).toBe('transient');
-    expect(await failure(sender, request('KAKAO_ALIMTALK', '+821000000777'))).toBe('transient');
-    const wrong = new KakaoAlimtalkSender({ baseUrl: fake.url, ...credentials, secretKey: 'wrong', plusFriendId: '@hub', templateCode: 'AUTH01', timeoutMs: TIMEOUT_MS });
-    expect(await failure(wrong, request('KAKAO_ALIMTALK', '+821012345678'))).toBe('permanent');
-  });
-
-  it('takes an accepted AlimTalk without a messageId as a success with no id', async () => {
-    expect(await sender.send(request('KAKAO_ALIMTALK', '+821000000204'))).toEqual({ vendorMessageId: null });
   });
 });

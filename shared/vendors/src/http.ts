@@ -26,3 +26,17 @@ export async function readJson(response: Response): Promise<unknown> {
     return undefined;
   }
 }
+
+/**
+ * The wait a `Retry-After` header asks for (RFC 9110: delay-seconds or an HTTP-date), in ms;
+ * undefined when absent or unreadable. A date in the past means "now" (0).
+ */
+export function retryAfterMs(response: Response, now: number = Date.now()): number | undefined {
+  const value = response.headers.get('retry-after')?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value) * 1_000;
+  // An HTTP date names its day and month ("Thu, 01 Jan 2026 00:00:30 GMT"); Date.parse alone would take "-5" for a year.
+  if (!/[A-Za-z]{3}/.test(value)) return undefined;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 
 /** Scopes of the admin API; each has its own budget per caller IP. */
-export const SCOPES = ['dlq.read', 'dlq.write', 'dlq.bulk'] as const;
+export const SCOPES = ['dlq.read', 'dlq.write', 'dlq.bulk', 'suppressions.read', 'suppressions.write'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 // One round trip, atomic: count this request in the current window and report the window's

@@ -13,6 +13,7 @@ import {
   searchQuerySchema,
   statsQuerySchema,
 } from './schemas.ts';
+import { suppressionListQuerySchema, suppressionParamsSchema, suppressionSchema } from './suppressions.ts';
 
 // Response shapes, for the document only (the use cases build them).
 const summary = z.object({
@@ -132,6 +133,22 @@ export function adminOpenApiDocument(): Record<string, unknown> {
       {
         method: 'delete', path: '/dlq/:attemptId', summary: 'Always refused: the audit trail keeps every attempt', tags, security, params: attemptParamsSchema,
         responses: { 405: { description: 'HARD_DELETE_NOT_SUPPORTED' }, ...guarded },
+      },
+      {
+        method: 'get', path: '/suppressions', summary: 'The suppression list (hard bounces, complaints), ascending id keyset', tags: ['suppressions'], security,
+        query: suppressionListQuerySchema,
+        responses: {
+          200: { description: 'a page', schema: z.object({ items: z.array(suppressionSchema), nextCursor: z.uuid().nullable() }) },
+          400: { description: 'malformed channel, cursor or limit' }, ...guarded,
+        },
+      },
+      {
+        method: 'delete', path: '/suppressions/:id', summary: 'Take an address off the suppression list (audited as SUPPRESSION_REMOVE)', tags: ['suppressions'], security,
+        params: suppressionParamsSchema,
+        responses: {
+          200: { description: 'removed', schema: z.object({ removed: suppressionSchema }) }, 400: { description: 'malformed id' },
+          404: { description: 'SUPPRESSION_NOT_FOUND' }, ...guarded,
+        },
       },
     ],
   });

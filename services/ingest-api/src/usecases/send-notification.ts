@@ -1,16 +1,20 @@
-import { notificationWrite } from '@hub/attempts';
+import { notificationWrite, type NotificationWrite } from '@hub/attempts';
 import {
   effectivePreferences,
   missingVariables,
   renderTemplate,
   resolveChannels,
+  SMS_BODY_MAX,
+  suppressionKey,
   type Channel,
   type ResolvedDelivery,
   type SuppressionReason,
 } from '@hub/domain';
-import { newId, type Template } from '@hub/db';
+import { newId, type AlimtalkButton, type Template } from '@hub/db';
+import { sql } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import { AppError, badRequest, notFound, unavailable } from '@hub/http';
+import { traceHeaders } from '@hub/observability';
 import type { Deps } from '../deps.ts';
 import { claimIdempotencyKey, idempotencyKeyTtlMs, readIdempotencyKey, releaseIdempotencyKey, rememberIdempotencyKey } from '../idempotency.ts';
 import { IdempotencyKeyTaken } from '../notification-writer.ts';
@@ -157,6 +161,21 @@ async function loadRecipient(deps: Pick_, recipientId: string) {
           .orderBy('d.id'),
       ).as('devices'),
     )
+    // The recipient's directory addresses on the suppression list (issue 15): the same round
+    // trip, one probe of the unique (channel, address) index per stored address. Normalised as
+    // the domain's normaliseAddress does (EMAIL lowercased).
+    .select((eb) =>
+      jsonArrayFrom(
+        eb
+          .selectFrom('suppressed_addresses as s')
+          .select(['s.channel', 's.address'])
+          .where(
+            sql<boolean>`(s.channel, s.address) in (
+              select c->>'type', case when c->>'type' = 'EMAIL' then lower(btrim(c->>'address')) else btrim(c->>'address') end
+              from jsonb_array_elements(r.channels) as c)`,
+          ),
+      ).as('suppressed'),
+    )
     .where('r.id', '=', recipientId)
     .executeTakeFirst();
 }
@@ -165,6 +184,11 @@ interface Rendered {
   delivery: ResolvedDelivery;
   title: string;
   body: string;
+  /** EMAIL from a template with an HTML body: that body, values HTML-escaped. */
+  htmlBody?: string | null;
+  /** KAKAO_ALIMTALK from a template: the provider's template code and the buttons, rendered. */
+  providerTemplateCode?: string | null;
+  buttons?: AlimtalkButton[] | null;
 }
 
 async function accept(
@@ -191,6 +215,7 @@ async function accept(
     devices,
     preferences,
     onQuietHours: body.onQuietHours,
+    suppressed: new Set(recipient.suppressed.map((s) => suppressionKey(s.channel, s.address))),
   });
 
   let rendered: Rendered[] = [];
@@ -214,6 +239,7 @@ async function accept(
   } else {
     rendered = resolution.deliveries.map((delivery) => ({ delivery, title: body.title!, body: body.body! }));
   }
+  refuseLongSms(rendered, body.templateKey !== undefined);
 
   // The resolver may have found channels, but templates may exist for none of them (handled
   // above); otherwise an empty list here means the notification is suppressed.
@@ -250,7 +276,7 @@ async function accept(
     // One transaction (shared with concurrent requests by group commit, see NotificationWriter)
     // writes the key, the notification, its attempts, their outbox rows and the audit row.
     await deps.writer.write(
-      notificationWrite(deps.topics, {
+      withTraceContext(notificationWrite(deps.topics, {
         id: notificationId,
         idempotencyKey: input.idempotencyKey,
         createdBy: input.createdBy,
@@ -259,8 +285,8 @@ async function accept(
         suppressionReason,
         scheduledFor,
         now,
-        deliveries: rendered.map((r) => ({ ...r.delivery, title: r.title, body: r.body })),
-      }),
+        deliveries: rendered.map((r) => ({ ...r.delivery, title: r.title, body: r.body, htmlBody: r.htmlBody ?? null, providerTemplateCode: r.providerTemplateCode ?? null, buttons: r.buttons ?? null })),
+      })),
     );
   } catch (err) {
     await refundRateLimit(deps.redis, { recipientId: body.recipientId, channels, member: notificationId }).catch(() => {});
@@ -275,6 +301,16 @@ async function accept(
     suppressionReason,
     scheduledFor,
   };
+}
+
+/**
+ * The request's trace context (none while tracing is off) rides on the outbox rows to the relay,
+ * which puts it on the Kafka records (ADR 0024).
+ */
+function withTraceContext(write: NotificationWrite): NotificationWrite {
+  const trace = traceHeaders();
+  if (Object.keys(trace).length === 0) return write;
+  return { ...write, outbox: write.outbox.map((message) => ({ ...message, headers: { ...message.headers, ...trace } })) };
 }
 
 async function templateKeyExists(deps: Pick_, key: string): Promise<boolean> {
@@ -292,7 +328,7 @@ function renderFromTemplates(deliveries: ResolvedDelivery[], templates: Template
     templates.find((t) => t.channel_type === channel && t.locale === recipientLocale) ?? templates.find((t) => t.channel_type === channel);
   const chosen = deliveries.map((delivery) => ({ delivery, template: pick(delivery.channel) })).filter((c) => c.template !== undefined);
   const missing = missingVariables(
-    chosen.flatMap((c) => [c.template!.title_template, c.template!.body_template]),
+    chosen.flatMap((c) => [c.template!.title_template, c.template!.body_template, c.template!.html_body ?? '', ...buttonTexts(c.template!.buttons)]),
     body.payload,
   );
   if (missing.length > 0) {
@@ -300,9 +336,44 @@ function renderFromTemplates(deliveries: ResolvedDelivery[], templates: Template
       errors: missing.map((name) => ({ field: `payload.${name}`, message: 'required by the template' })),
     });
   }
+  // Values are HTML-escaped in the HTML body only: the subject and the text part show them as
+  // given ("Kim & Lee", not "Kim &amp; Lee"), SPEC §2.
   return chosen.map(({ delivery, template }) => ({
     delivery,
     title: renderTemplate(template!.title_template, body.payload),
-    body: renderTemplate(template!.body_template, body.payload, { html: delivery.channel === 'EMAIL' }),
+    body: renderTemplate(template!.body_template, body.payload),
+    htmlBody: delivery.channel === 'EMAIL' && template!.html_body !== null ? renderTemplate(template!.html_body, body.payload, { html: true }) : null,
+    providerTemplateCode: template!.provider_template_code,
+    buttons: template!.buttons?.map((button) => renderButton(button, body.payload)) ?? null,
   }));
+}
+
+const BUTTON_TEXT_FIELDS = ['name', 'linkMobile', 'linkPc', 'schemeIos', 'schemeAndroid'] as const;
+
+/** The texts of AlimTalk buttons that may hold placeholders (a link to the order, say). */
+function buttonTexts(buttons: AlimtalkButton[] | null): string[] {
+  return (buttons ?? []).flatMap((button) => BUTTON_TEXT_FIELDS.flatMap((field) => (button[field] === undefined ? [] : [button[field]])));
+}
+
+/** An AlimTalk button with its placeholders filled in, as the other template texts are. */
+function renderButton(button: AlimtalkButton, payload: Record<string, string>): AlimtalkButton {
+  const out: AlimtalkButton = { ...button };
+  for (const field of BUTTON_TEXT_FIELDS) {
+    const text = button[field];
+    if (text !== undefined) out[field] = renderTemplate(text, payload);
+  }
+  return out;
+}
+
+/**
+ * SPEC §2: an SMS body over 1,600 characters is a 400 (Twilio refuses it with 21617), whether the
+ * caller wrote it (`body`) or a template's placeholders grew it (`payload`).
+ */
+function refuseLongSms(rendered: Rendered[], fromTemplate: boolean): void {
+  const sms = rendered.find((r) => r.delivery.channel === 'SMS' && r.body.length > SMS_BODY_MAX);
+  if (!sms) return;
+  const field = fromTemplate ? 'body.payload' : 'body.body';
+  throw badRequest(`the SMS body is ${sms.body.length} characters, over the ${SMS_BODY_MAX} an SMS may have`, {
+    errors: [{ field, message: `renders an SMS body of ${sms.body.length} characters (at most ${SMS_BODY_MAX})` }],
+  });
 }
