@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatchMetrics, DeliveryStore, handleDelivery, ProtectedVendor } from '@hub/dispatching';
 import { createMetricsRegistry } from '@hub/observability';
 import { createTestContext, type TestContext } from '@hub/testing';
-import { SmtpSender } from '@hub/vendors';
+import { SmtpSender } from '@hub/vendors/smtp';
 import { ingestApp, rowCounts, startJwks, testClock } from './harness.ts';
 
 const NOON_SEOUL = new Date('2026-03-10T03:00:00Z');

@@ -35,7 +35,7 @@ export async function runDispatcher(channel: Channel, proc: Proc): Promise<void>
   const kafka = createKafka({ ...kafkaConnection(config), clientId: service, logger });
   const admin = kafka.admin();
   const producer = createProducer(kafka);
-  const sender = createVendorSender(channel, config);
+  const sender = await createVendorSender(channel, config);
   // Only for the shared send-rate cap: without one, a dispatcher needs no Redis.
   const redis =
     config.VENDOR_RATE_PER_SECOND > 0 && config.REDIS_URL

@@ -1,11 +1,7 @@
 import { z } from 'zod';
 import type { Channel } from '@hub/domain';
-import { FcmSender, type FcmCredentials } from './fcm.ts';
-import { KakaoAlimtalkSender } from './kakao.ts';
+import type { FcmCredentials } from './fcm.ts';
 import { MockVendor } from './mock.ts';
-import { SesSender } from './ses.ts';
-import { SmtpSender } from './smtp.ts';
-import { TwilioSender } from './twilio.ts';
 import type { VendorSender } from './types.ts';
 
 const rate = z.coerce.number().min(0).max(1).default(0);
@@ -114,8 +110,13 @@ export function requiredVendorVariables(channel: Channel, config: VendorConfig):
   }
 }
 
-/** The sender of `channel` for this configuration (validated: required variables are present). */
-export function createVendorSender(channel: Channel, config: VendorConfig): VendorSender {
+/**
+ * The sender of `channel` for this configuration (validated: required variables are present).
+ * Only the adapter this process uses is loaded: the vendor SDKs (google-auth-library, the AWS
+ * SDK, nodemailer) cost ~20 MB of RSS and start-up time in every dispatcher otherwise, and a
+ * mock-mode dispatcher loads none of them.
+ */
+export async function createVendorSender(channel: Channel, config: VendorConfig): Promise<VendorSender> {
   if (config.VENDOR_MODE === 'mock') {
     return new MockVendor({
       channel,
@@ -134,7 +135,8 @@ export function createVendorSender(channel: Channel, config: VendorConfig): Vend
   };
   const timeoutMs = config.VENDOR_TIMEOUT_MS;
   switch (channel) {
-    case 'PUSH':
+    case 'PUSH': {
+      const { FcmSender } = await import('./fcm.ts');
       return new FcmSender({
         baseUrl: config.FCM_BASE_URL,
         projectId: config.FCM_PROJECT_ID ?? fcmServiceAccountJson(config)?.project_id ?? need('FCM_PROJECT_ID'),
@@ -143,25 +145,30 @@ export function createVendorSender(channel: Channel, config: VendorConfig): Vend
         ttlSeconds: config.FCM_TTL_SECONDS,
         timeoutMs,
       });
+    }
     case 'EMAIL': {
       const unsubscribe =
         config.PUBLIC_BASE_URL && config.UNSUBSCRIBE_SIGNING_SECRET
           ? { publicBaseUrl: config.PUBLIC_BASE_URL, signingSecret: config.UNSUBSCRIBE_SIGNING_SECRET, mailto: config.UNSUBSCRIBE_MAILTO }
           : undefined;
-      return config.EMAIL_PROVIDER === 'smtp'
-        ? new SmtpSender({ url: need('SMTP_URL'), from: need('EMAIL_FROM'), unsubscribe, timeoutMs })
-        : new SesSender({
-            region: config.SES_REGION,
-            ...(config.SES_ENDPOINT ? { endpoint: config.SES_ENDPOINT } : {}),
-            accessKeyId: config.SES_ACCESS_KEY_ID,
-            secretAccessKey: config.SES_SECRET_ACCESS_KEY,
-            configurationSet: config.SES_CONFIGURATION_SET,
-            from: need('EMAIL_FROM'),
-            unsubscribe,
-            timeoutMs,
-          });
+      if (config.EMAIL_PROVIDER === 'smtp') {
+        const { SmtpSender } = await import('./smtp.ts');
+        return new SmtpSender({ url: need('SMTP_URL'), from: need('EMAIL_FROM'), unsubscribe, timeoutMs });
+      }
+      const { SesSender } = await import('./ses.ts');
+      return new SesSender({
+        region: config.SES_REGION,
+        ...(config.SES_ENDPOINT ? { endpoint: config.SES_ENDPOINT } : {}),
+        accessKeyId: config.SES_ACCESS_KEY_ID,
+        secretAccessKey: config.SES_SECRET_ACCESS_KEY,
+        configurationSet: config.SES_CONFIGURATION_SET,
+        from: need('EMAIL_FROM'),
+        unsubscribe,
+        timeoutMs,
+      });
     }
-    case 'SMS':
+    case 'SMS': {
+      const { TwilioSender } = await import('./twilio.ts');
       return new TwilioSender({
         baseUrl: config.TWILIO_BASE_URL,
         accountSid: need('TWILIO_ACCOUNT_SID'),
@@ -172,7 +179,9 @@ export function createVendorSender(channel: Channel, config: VendorConfig): Vend
         publicBaseUrl: config.PUBLIC_BASE_URL,
         timeoutMs,
       });
-    case 'KAKAO_ALIMTALK':
+    }
+    case 'KAKAO_ALIMTALK': {
+      const { KakaoAlimtalkSender } = await import('./kakao.ts');
       return new KakaoAlimtalkSender({
         baseUrl: config.KAKAO_BASE_URL,
         serviceId: need('KAKAO_SERVICE_ID'),
@@ -182,6 +191,7 @@ export function createVendorSender(channel: Channel, config: VendorConfig): Vend
         defaultTemplateCode: config.KAKAO_TEMPLATE_CODE,
         timeoutMs,
       });
+    }
   }
 }
 

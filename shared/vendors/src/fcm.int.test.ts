@@ -171,7 +171,7 @@ describe('FCM service-account OAuth 2.0 flow', () => {
       FCM_TTL_SECONDS: '600',
       FCM_SERVICE_ACCOUNT_JSON: JSON.stringify({ type: 'service_account', project_id: PROJECT, private_key: privateKeyPem, client_email: CLIENT_EMAIL }),
     });
-    const sender = createVendorSender('PUSH', config);
+    const sender = await createVendorSender('PUSH', config);
     await sender.send(push('device-token-ok', { platform: 'ANDROID', kind: 'MARKETING' }));
     expect(JSON.parse(sends(fake)[0]!.body).message.android).toEqual({ priority: 'NORMAL', ttl: '600s' });
   });

@@ -72,7 +72,7 @@ export async function runSmoke(env: Record<string, string | undefined>, print: (
     const label = labelOf(vendor.channel, config);
     let sender;
     try {
-      sender = createVendorSender(vendor.channel, config);
+      sender = await createVendorSender(vendor.channel, config);
     } catch (err) {
       failed += 1;
       print(`error ${label}: cannot start: ${err instanceof Error ? err.message : String(err)}`);
