@@ -336,7 +336,7 @@ async function main(): Promise<void> {
               where channel = ${channel} and status = 'PENDING' and (next_attempt_at is null or next_attempt_at <= now())`.execute(database.db)
           ).rows[0]!.n,
         backlogLimit: (channel) => Math.max(50, 5 * rate * perChannel(channel)),
-        groups: CHANNELS.flatMap((channel) => [topics.dispatcherGroup(channel), `${topics.dispatcherGroup(channel)}.priority`]),
+        groups: CHANNELS.flatMap((channel) => [topics.dispatcherGroup(channel), `${topics.dispatcherGroup(channel)}.priority`, `${topics.dispatcherGroup(channel)}.priority.retry`]),
       }).finally(() => {
         faultsDone = true;
       });

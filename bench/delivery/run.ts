@@ -222,6 +222,7 @@ async function benchDispatcher(
     registry: createMetricsRegistry('bench-dispatcher'),
     bulkConcurrency: options.concurrency,
     priorityConcurrency: 8,
+    retryConcurrency: 8,
     leaseMs: 60_000,
     backoff: { baseMs: 1_000, maxMs: 60_000 },
   });

@@ -45,6 +45,7 @@ function dispatcher(channel: Channel, options: { latencyMs?: number; bulkConcurr
     registry: createMetricsRegistry('dispatcher-test'),
     bulkConcurrency: options.bulkConcurrency ?? 16,
     priorityConcurrency: 8,
+    retryConcurrency: 8,
     leaseMs: 30_000,
     backoff: { baseMs: 20, maxMs: 100 },
   });

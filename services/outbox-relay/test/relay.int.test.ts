@@ -134,7 +134,7 @@ describe('outbox relay', () => {
     }
   });
 
-  it('re-drives a due retry once with its current retry count and clears next_attempt_at', async () => {
+  it('re-drives a due retry once with its current retry count, on the priority lane\'s retry topic, and clears next_attempt_at', async () => {
     const seeded = await seedNotification(ctx.database.db, ctx.topics, {
       kind: 'SECURITY',
       deliveries: [{ channel: 'EMAIL', address: 'retry@example.com' }],
@@ -156,7 +156,8 @@ describe('outbox relay', () => {
     expect(attempt.next_attempt_at).toBeNull();
     expect(attempt.status).toBe('PENDING');
     expect(receivedFor(attemptId).filter((m) => m.value.retryCount === 2)).toHaveLength(1);
-    expect(receivedFor(attemptId)[0]!.topic).toBe(ctx.topics.delivery('EMAIL', true));
+    // A SECURITY attempt's retry goes to its own lane, never behind the priority lane's first sends.
+    expect(receivedFor(attemptId).find((m) => m.value.retryCount === 2)!.topic).toBe(ctx.topics.delivery('EMAIL', true, true));
   });
 
   it('counts an expired dispatch lease as a failed dispatch and exhausts the attempt on its last one', async () => {

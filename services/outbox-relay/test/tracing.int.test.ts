@@ -57,6 +57,7 @@ beforeAll(async () => {
     registry: createMetricsRegistry('dispatcher'),
     bulkConcurrency: 4,
     priorityConcurrency: 4,
+    retryConcurrency: 4,
     leaseMs: 30_000,
     backoff: { baseMs: 20, maxMs: 100 },
   });

@@ -29,6 +29,9 @@ export function dispatcherConfigSchema(channel: Channel) {
       // Deliveries in flight at once from the priority topic (SECURITY, TRANSACTIONAL): its own
       // slots, so a bulk backlog never delays an OTP.
       DISPATCH_PRIORITY_CONCURRENCY: positiveInt(32),
+      // Deliveries in flight at once from the priority lane's retry topic (an OTP's retry after a
+      // failed call or a crashed worker): its own slots and fetches, never behind first sends.
+      DISPATCH_RETRY_CONCURRENCY: positiveInt(16),
       // How long a claimed attempt belongs to this worker; past it the relay treats the worker
       // as dead and recovers the attempt, so a SIGKILLed dispatcher's deliveries are published
       // again about this plus the first backoff (2 s ±20 %) after the kill (~15 s), leaving half

@@ -22,6 +22,8 @@ export interface DispatcherOptions {
   bulkConcurrency: number;
   /** Messages handled at once from the priority topic (SECURITY, TRANSACTIONAL). */
   priorityConcurrency: number;
+  /** Messages handled at once from the priority lane's retry topic. */
+  retryConcurrency: number;
   leaseMs: number;
   backoff: BackoffScale;
   /** How long stop() lets deliveries at the vendor finish (default 10 s); give it most of SHUTDOWN_TIMEOUT_MS. */
@@ -29,10 +31,12 @@ export interface DispatcherOptions {
 }
 
 /**
- * A channel's dispatcher: two independent consumers, one per lane, each with its own
- * concurrency, so a marketing backlog on the bulk topic never holds a slot an OTP needs.
- * The priority lane has its own consumer group (`<group>.priority`): kafkajs assigns a group's
- * partitions as if every member subscribed to every topic, so lanes cannot share a group.
+ * A channel's dispatcher: three independent consumers, one per lane, each with its own
+ * concurrency, so a marketing backlog on the bulk topic never holds a slot an OTP needs, and the
+ * retry of an OTP (after a crashed worker's lease ran out, or a failed call) never waits behind
+ * the priority lane's own backlog. Each lane has its own consumer group (`<group>.priority`,
+ * `<group>.priority.retry`): kafkajs assigns a group's partitions as if every member subscribed
+ * to every topic, so lanes cannot share a group.
  */
 export class Dispatcher {
   private readonly runners: ConsumerRunner<DeliveryRequested>[];
@@ -72,6 +76,7 @@ export class Dispatcher {
         ...(options.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: options.drainTimeoutMs }),
       });
     this.runners = [
+      runner(lanes.priorityRetry, `${group}.priority.retry`, options.retryConcurrency),
       runner(lanes.priority, `${group}.priority`, options.priorityConcurrency),
       runner(lanes.bulk, group, options.bulkConcurrency),
     ];
@@ -83,7 +88,7 @@ export class Dispatcher {
   }
 
   /**
-   * Stops both lanes: deliveries at the vendor finish and are recorded, claimed ones not yet at
+   * Stops every lane: deliveries at the vendor finish and are recorded, claimed ones not yet at
    * the vendor are released (not counted as failed dispatches), and offsets are committed.
    */
   async stop(): Promise<void> {

@@ -85,6 +85,7 @@ export async function runDispatcher(channel: Channel, proc: Proc): Promise<void>
     registry: runtime.registry,
     bulkConcurrency: config.DISPATCH_CONCURRENCY,
     priorityConcurrency: config.DISPATCH_PRIORITY_CONCURRENCY,
+    retryConcurrency: config.DISPATCH_RETRY_CONCURRENCY,
     leaseMs: config.DISPATCH_LEASE_MS,
     // Deliveries at the vendor get most of the shutdown deadline; the rest is for the last
     // offset commit and closing the clients.

@@ -96,7 +96,8 @@ export function deliveryRequestMessage(
 ): OutboxMessageShape<DeliveryRequested> {
   const { recipientId, ...body } = attempt;
   return {
-    topic: topics.delivery(attempt.channel, attempt.priority),
+    // A priority attempt's retry has its own lane (topics.ts): a first send's backlog never holds it.
+    topic: topics.delivery(attempt.channel, attempt.priority, attempt.priority && attempt.retryCount > 0),
     key: recipientId,
     payload: makeEvent<DeliveryRequested>('delivery.requested', body, now),
     ...(availableAt ? { availableAt } : {}),

@@ -15,10 +15,14 @@ const GROUP_SLUG: Record<Channel, string> = {
 };
 
 export interface Topics {
-  /** `notification.delivery.<channel>` or its `.priority` lane (SECURITY, TRANSACTIONAL). */
-  delivery(channel: Channel, priority: boolean): string;
-  /** Both delivery topics of a channel: bulk first, then priority. */
-  deliveryLanes(channel: Channel): { bulk: string; priority: string };
+  /**
+   * `notification.delivery.<channel>`, its `.priority` lane (SECURITY, TRANSACTIONAL), or, for a
+   * priority attempt's retry (retryCount > 0), the `.priority.retry` lane: a retry after a crashed
+   * worker or a failed call never waits behind the priority lane's backlog of first sends.
+   */
+  delivery(channel: Channel, priority: boolean, retry?: boolean): string;
+  /** The delivery topics of a channel: bulk, priority, and the priority lane's retries. */
+  deliveryLanes(channel: Channel): { bulk: string; priority: string; priorityRetry: string };
   fannedOut: string;
   vendorResult: string;
   alertFired: string;
@@ -38,11 +42,11 @@ export interface Topics {
  */
 export function createTopics(namespace = ''): Topics {
   const ns = (name: string) => (namespace ? `${namespace}.${name}` : name);
-  const delivery = (channel: Channel, priority: boolean) =>
-    ns(`notification.delivery.${CHANNEL_SLUG[channel]}${priority ? '.priority' : ''}`);
+  const delivery = (channel: Channel, priority: boolean, retry = false) =>
+    ns(`notification.delivery.${CHANNEL_SLUG[channel]}${priority ? (retry ? '.priority.retry' : '.priority') : ''}`);
   const topics: Topics = {
     delivery,
-    deliveryLanes: (channel) => ({ bulk: delivery(channel, false), priority: delivery(channel, true) }),
+    deliveryLanes: (channel) => ({ bulk: delivery(channel, false), priority: delivery(channel, true), priorityRetry: delivery(channel, true, true) }),
     fannedOut: ns('notification.fanned-out'),
     vendorResult: ns('notify.vendor.result'),
     alertFired: ns('alert.fired'),
@@ -50,7 +54,7 @@ export function createTopics(namespace = ''): Topics {
     dispatcherGroup: (channel) => ns(`notification-hub-${GROUP_SLUG[channel]}`),
     all() {
       const base = [
-        ...(Object.keys(CHANNEL_SLUG) as Channel[]).flatMap((c) => [delivery(c, false), delivery(c, true)]),
+        ...(Object.keys(CHANNEL_SLUG) as Channel[]).flatMap((c) => [delivery(c, false), delivery(c, true), delivery(c, true, true)]),
         topics.fannedOut,
         topics.vendorResult,
         topics.alertFired,
@@ -59,7 +63,7 @@ export function createTopics(namespace = ''): Topics {
     },
     channelOf(topic) {
       return (Object.keys(CHANNEL_SLUG) as Channel[]).find(
-        (c) => topic === delivery(c, false) || topic === delivery(c, true),
+        (c) => topic === delivery(c, false) || topic === delivery(c, true) || topic === delivery(c, true, true),
       );
     },
   };
