@@ -82,6 +82,12 @@ export async function listen(app: RequestListener, port: number, host = '0.0.0.0
       // The drain: served as usual, keep-alive connections kept (asking clients to reconnect
       // would only send new connections to a listener about to close).
       if (options.drainDelayMs) await new Promise((resolve) => setTimeout(resolve, options.drainDelayMs));
+      // Closing the listener makes the kernel reset every connection still in its accept queue
+      // (handshake done, not yet accepted): with a busy event loop those waited for the next poll
+      // phase (a chaos run with two replicas counted 15 such resets). setImmediate runs after this
+      // iteration's poll phase, which accepts everything queued, so the window is what arrives
+      // during one check phase.
+      await new Promise((resolve) => setImmediate(resolve));
       closing = true;
       await new Promise<void>((resolve, reject) => {
         // Connections used a moment ago are left to their next response (Connection: close);
