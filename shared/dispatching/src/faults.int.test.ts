@@ -111,6 +111,34 @@ describe('the vendor send-rate cap', () => {
     expect(Date.now() - started).toBeLessThan(6_000);
   }, 30_000);
 
+  it('gates each call right before the vendor: sends granted earlier and released together (claims that stalled) still reach it at the quota', async () => {
+    const vendor = new RecordingVendor('quota-gate');
+    const cap = redisSendRateCap(redisClient(), { vendor: 'quota-gate', ratePerSecond: 10 });
+    const protectedVendor = new ProtectedVendor(vendor, policy, cap);
+    closers.push(() => protectedVendor.close());
+    // 20 grants first (as 20 deliveries would take them before their claims), then all 20 calls at once.
+    await Promise.all(Array.from({ length: 20 }, () => cap.take()));
+    const request = (i: number): VendorRequest => ({ attemptId: `g-${i}`, channel: 'SMS', address: '+821000000000', title: 't', body: 'b' });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => protectedVendor.send(request(i), { slotTaken: true, deadline: Date.now() + 20_000 })));
+    const times = vendor.calls.map((c) => c.at).sort((a, b) => a - b);
+    expect(times).toHaveLength(20);
+    // Any rolling second holds at most the quota plus one slot's share (1), with a send of recording slack.
+    for (const [i, t] of times.entries()) expect(times.filter((u) => u >= t && u < t + 1_000).length, `window at send ${i}`).toBeLessThanOrEqual(12);
+    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(1_500);
+  }, 30_000);
+
+  it('does not start a call the gate can only open after the lease: the dispatch is released as never sent', async () => {
+    const vendor = new RecordingVendor('quota-gate-lease');
+    const cap = redisSendRateCap(redisClient(), { vendor: 'quota-gate-lease', ratePerSecond: 1 });
+    const protectedVendor = new ProtectedVendor(vendor, policy, cap);
+    closers.push(() => protectedVendor.close());
+    const request = (i: number): VendorRequest => ({ attemptId: `gl-${i}`, channel: 'SMS', address: '+821000000000', title: 't', body: 'b' });
+    // This second's only gate slot is taken; a call whose lease leaves no time past it is not made.
+    await cap.gate();
+    await expect(protectedVendor.send(request(1), { slotTaken: true, deadline: Date.now() + policy.timeoutMs })).rejects.toThrow(/send-rate gate/);
+    expect(vendor.calls).toHaveLength(0);
+  }, 30_000);
+
   it('is waited for before the claim: no lease runs while a delivery queues for a send slot', async () => {
     const vendor = new RecordingVendor('quota-lease');
     const protectedVendor = new ProtectedVendor(vendor, policy, redisSendRateCap(redisClient(), { vendor: 'quota-lease', ratePerSecond: 2 }));

@@ -104,6 +104,11 @@ export class ProtectedVendor {
         if (options.deadline !== undefined && Date.now() + (lastError ? this.policy.timeoutMs : 0) >= options.deadline) {
           throw stop('dispatch lease ran out before the vendor call', new Date());
         }
+        // The quota's gate right before the call: no burst at the vendor after stalled claims, and
+        // no wait that would let the call outlive the lease.
+        if (this.rateCap && !(await this.rateCap.gate(options.deadline === undefined ? undefined : options.deadline - this.policy.timeoutMs))) {
+          throw stop('dispatch lease ran out waiting for the send-rate gate', new Date());
+        }
         try {
           // One span per call (the dispatch's span is the parent): retries show as siblings.
           return await inSpan(
