@@ -54,9 +54,6 @@ const runner = new BulkJobRunner(deps, {
   pollIntervalMs: config.BULK_POLL_INTERVAL_MS,
 });
 runner.start();
-// Registered after the clients, so it runs before they close: the page in flight finishes and
-// the job is handed back for another replica to resume.
-shutdown.register('stop bulk job runner', () => runner.stop());
 
 const server = await listen(createApp(deps), config.PORT);
 shutdown.register('stop http', async () => {
@@ -65,5 +62,9 @@ shutdown.register('stop http', async () => {
   // which are closed next: wait for them too.
   await Promise.all([server.close({ drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS }), inFlight.idle()]);
 });
+// Registered last, so it runs first, before the HTTP drain (which may wait seconds for idle
+// keep-alive connections) and before the clients close: the page in flight finishes and the
+// job is handed back at once for another replica to resume.
+shutdown.register('stop bulk job runner', () => runner.stop());
 shutdown.listen(process);
 logger.info({ port: server.port, runner: runner.owner }, 'admin-api listening');
