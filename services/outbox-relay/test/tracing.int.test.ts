@@ -109,11 +109,14 @@ async function deliveredTrace(notificationId: string): Promise<ReadableSpan[]> {
         .status === 'SUCCEEDED',
     { timeoutMs: 30_000 },
   );
-  return pollUntil('the dispatch span ended', () => {
+  // The relay's publish span can end after the dispatcher finished (it ends once the row is
+  // marked published, after Kafka acknowledged it): wait for both.
+  return pollUntil('the dispatch and the delivery publish spans ended', () => {
     const ingest = exporter.getFinishedSpans().find((s) => s.attributes['hub.notification_id'] === notificationId);
     if (!ingest) return undefined;
     const trace = exporter.getFinishedSpans().filter((s) => traceId(s) === traceId(ingest));
-    return trace.some((s) => s.name === 'dispatch PUSH') ? trace : undefined;
+    const published = trace.some((s) => s.name === `publish ${ctx.topics.delivery('PUSH', true)}`);
+    return published && trace.some((s) => s.name === 'dispatch PUSH') ? trace : undefined;
   });
 }
 
