@@ -32,7 +32,12 @@ export async function readJson(response: Response): Promise<unknown> {
  * undefined when absent or unreadable. A date in the past means "now" (0).
  */
 export function retryAfterMs(response: Response, now: number = Date.now()): number | undefined {
-  const value = response.headers.get('retry-after')?.trim();
+  return parseRetryAfterMs(response.headers.get('retry-after'), now);
+}
+
+/** A `Retry-After` header's value in ms (for clients that do not hand out a fetch Response, as the AWS SDK). */
+export function parseRetryAfterMs(header: string | null | undefined, now: number = Date.now()): number | undefined {
+  const value = header?.trim();
   if (!value) return undefined;
   if (/^\d+$/.test(value)) return Number(value) * 1_000;
   // An HTTP date names its day and month ("Thu, 01 Jan 2026 00:00:30 GMT"); Date.parse alone would take "-5" for a year.

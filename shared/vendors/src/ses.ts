@@ -2,6 +2,7 @@ import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ErrorClass } from '@hub/domain';
 import { listUnsubscribeHeaders, type ListUnsubscribeOptions } from './list-unsubscribe.ts';
+import { parseRetryAfterMs } from './http.ts';
 import { VendorError, type VendorAccepted, type VendorRequest, type VendorSender } from './types.ts';
 
 export interface SesOptions {
@@ -51,14 +52,6 @@ type SdkError = {
   $response?: { headers?: Record<string, string | undefined> };
 };
 
-/** Seconds or an HTTP-date, as RFC 9110 puts Retry-After; undefined when absent or unreadable. */
-function retryAfterOf(err: SdkError): number | undefined {
-  const value = err.$response?.headers?.['retry-after']?.trim();
-  if (!value) return undefined;
-  if (/^\d+$/.test(value)) return Number(value) * 1_000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
 
 /**
  * Amazon SES v2 via the AWS SDK; the SDK's own retries are off (the dispatcher's policy retries).
@@ -123,7 +116,7 @@ export class SesSender implements VendorSender {
       if (e.name === 'BadRequestException' && /address|recipient/i.test(e.message ?? '')) {
         errorClass = 'invalid_recipient';
       }
-      const retryAfterMs = errorClass === 'transient' ? retryAfterOf(e) : undefined;
+      const retryAfterMs = errorClass === 'transient' ? parseRetryAfterMs(e.$response?.headers?.['retry-after']) : undefined;
       throw new VendorError(errorClass, `ses ${status ?? 'no response'} ${e.name ?? 'error'}`, { cause: err, retryAfterMs });
     }
   }
