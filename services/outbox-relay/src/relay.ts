@@ -6,8 +6,9 @@ import { exponentialBackoffMs, type BackoffScale } from '@hub/domain';
 import type { Db } from '@hub/db';
 import type { Producer, Topics } from '@hub/messaging';
 import { Counter, Gauge, settlesWithin, type Registry } from '@hub/observability';
+import { maintenanceDue } from '@hub/attempts';
 import { housekeep } from './usecases/housekeeping.ts';
-import { PublishError, publishBatch, recordPublishFailure } from './usecases/publish-batch.ts';
+import { hasDueRows, PublishError, publishBatch, recordPublishFailure } from './usecases/publish-batch.ts';
 import { recoverExpiredLeases } from './usecases/recover-leases.ts';
 import { redriveDueRetries } from './usecases/redrive-retries.ts';
 import { sweepLostDeliveries } from './usecases/sweep-lost-deliveries.ts';
@@ -75,7 +76,7 @@ export class OutboxRelay {
     if (this.running) return;
     this.running = true;
     this.listener = await this.deps.sql.listen('outbox', () => this.wake());
-    for (let i = 0; i < this.options.publishers; i++) this.loops.push(this.publishLoop());
+    for (let i = 0; i < this.options.publishers; i++) this.loops.push(this.publishLoop(i === 0));
     this.loops.push(this.every(this.options.maintenanceIntervalMs, 'maintenance', () => this.maintain()));
     this.loops.push(this.every(this.options.sweepIntervalMs ?? 30_000, 'lost-record sweep', () => this.sweep()));
     this.loops.push(this.every(this.options.housekeepingIntervalMs, 'housekeeping', () => this.housekeep()));
@@ -117,8 +118,9 @@ export class OutboxRelay {
 
   async maintain(): Promise<{ redriven: number; recovered: number }> {
     const limit = this.options.maintenanceBatchSize;
-    const recovered = await recoverExpiredLeases({ ...this.deps, backoff: this.options.backoff }, limit);
-    const redriven = await redriveDueRetries(this.deps, limit);
+    const due = await maintenanceDue(this.deps.db, this.deps.clock());
+    const recovered = due.expiredLeases ? await recoverExpiredLeases({ ...this.deps, backoff: this.options.backoff }, limit) : 0;
+    const redriven = due.dueRetries ? await redriveDueRetries(this.deps, limit) : 0;
     this.metrics.redriven.inc(redriven);
     this.metrics.recovered.inc(recovered);
     if (recovered > 0) this.log.warn({ recovered }, 'recovered attempts whose dispatch lease expired');
@@ -154,7 +156,12 @@ export class OutboxRelay {
     else this.notified = true;
   }
 
-  private async publishLoop(): Promise<void> {
+  /**
+   * Only the first publisher polls: with nothing to publish, every poll is an empty claim
+   * transaction, and one per interval finds what NOTIFY missed as well as several do. The others
+   * wake on NOTIFY, on a full batch (a backlog) and on stop().
+   */
+  private async publishLoop(polls: boolean): Promise<void> {
     let failures = 0;
     while (this.running) {
       this.notified = false;
@@ -174,8 +181,19 @@ export class OutboxRelay {
         await this.sleep(exponentialBackoffMs(failures, { baseMs: 100, maxMs: 5_000 }), false);
         continue;
       }
-      if (!this.notified) await this.sleep(this.options.pollIntervalMs);
+      // Until NOTIFY (or a full batch elsewhere, or stop()). A round the poll timer wakes instead
+      // finds nothing most of the time, so one statement asks before a claim transaction (four
+      // round trips) is paid for.
+      while (this.running && !this.notified) {
+        if (await this.sleep(polls ? this.options.pollIntervalMs : Infinity)) break;
+        if (await this.hasDue()) break;
+      }
     }
+  }
+
+  /** True when the probe fails too: the claim then runs and reports the error with its backoff. */
+  private hasDue(): Promise<boolean> {
+    return hasDueRows(this.deps.db).catch(() => true);
   }
 
   private async every(intervalMs: number, name: string, work: () => Promise<unknown>): Promise<void> {
@@ -190,16 +208,19 @@ export class OutboxRelay {
     }
   }
 
-  /** Sleeps until the timeout, stop(), or (for publishers) a NOTIFY. */
-  private sleep(ms: number, wakeOnNotify = true): Promise<void> {
+  /**
+   * Sleeps until the timeout (none when Infinity), stop(), or (for publishers) a NOTIFY; true
+   * when woken before the timeout.
+   */
+  private sleep(ms: number, wakeOnNotify = true): Promise<boolean> {
     return new Promise((resolve) => {
-      const done = () => {
+      const done = (woken = true) => {
         clearTimeout(timer);
         this.sleepers.delete(done);
         this.notifySleepers.delete(done);
-        resolve();
+        resolve(woken);
       };
-      const timer = setTimeout(done, ms);
+      const timer = Number.isFinite(ms) ? setTimeout(() => done(false), ms) : undefined;
       this.sleepers.add(done);
       if (wakeOnNotify) this.notifySleepers.add(done);
     });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import type { Consumer } from 'kafkajs';
+import { maintenanceDue } from '@hub/attempts';
 import { createProducer, type Producer } from '@hub/messaging';
 import { createMetricsRegistry } from '@hub/observability';
 import { createTestContext, pollUntil, seedNotification, seedNotifications, type TestContext } from '@hub/testing';
@@ -202,6 +203,37 @@ describe('outbox relay', () => {
     expect(alerts.map((a) => a.payload)).toContainEqual(
       expect.objectContaining({ alertType: 'NOTIFY_VENDOR_EXHAUSTED', attemptId: last }),
     );
+  });
+
+  it('asks in one probe whether maintenance has work, on the same guards as its two steps', async () => {
+    const seeded = await seedNotification(ctx.database.db, ctx.topics, {
+      kind: 'TRANSACTIONAL',
+      deliveries: [
+        { channel: 'EMAIL', address: 'probe-lease@example.com' },
+        { channel: 'EMAIL', address: 'probe-retry@example.com' },
+      ],
+    });
+    const [leased, retrying] = seeded.attemptIds as [string, string];
+    // A probe time before every other row of this file: only these two rows can be due at it.
+    const due = new Date('2000-01-01T00:00:00Z');
+    const probeAt = new Date('2000-01-01T00:00:01Z');
+    const set = (id: string, values: { status?: 'PENDING' | 'DISPATCHING'; lease_expires_at?: Date | null; next_attempt_at?: Date | null }) =>
+      ctx.database.db.updateTable('delivery_attempts').set(values).where('id', '=', id).execute();
+    try {
+      expect(await maintenanceDue(ctx.database.db, probeAt)).toEqual({ expiredLeases: false, dueRetries: false });
+      // A PENDING attempt with an old lease time is no lease to recover (the guard is the status).
+      await set(leased, { lease_expires_at: due });
+      expect(await maintenanceDue(ctx.database.db, probeAt)).toEqual({ expiredLeases: false, dueRetries: false });
+      await set(leased, { status: 'DISPATCHING' });
+      expect(await maintenanceDue(ctx.database.db, probeAt)).toEqual({ expiredLeases: true, dueRetries: false });
+      await set(retrying, { next_attempt_at: due });
+      expect(await maintenanceDue(ctx.database.db, probeAt)).toEqual({ expiredLeases: true, dueRetries: true });
+      // Due only once its time has come.
+      expect(await maintenanceDue(ctx.database.db, due)).toEqual({ expiredLeases: false, dueRetries: true });
+    } finally {
+      await set(leased, { status: 'PENDING', lease_expires_at: null });
+      await set(retrying, { next_attempt_at: null });
+    }
   });
 
   it('publishes again a delivery request that was published but never claimed (a lost Kafka record), and only that', async () => {

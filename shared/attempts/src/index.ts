@@ -11,6 +11,7 @@ export { recordOutcomes } from './record-outcomes.ts';
 export { releaseAttempts } from './release.ts';
 export { recoverExpiredLeases } from './leases.ts';
 export { redriveDueRetries } from './redrive.ts';
+export { maintenanceDue, type MaintenanceDue } from './maintenance-due.ts';
 export { sweepLostDeliveries } from './sweep.ts';
 export { acknowledgeReceipt, type Receipt, type ReceiptResult } from './acknowledge.ts';
 export { applyDeliveryStatus, recordDeliveryReceipt, RECEIPT_COLUMNS, type DeliveryReceipt, type DeliveryReceiptResult, type ReceiptAttempt } from './delivery-receipt.ts';

@@ -23,6 +23,12 @@ export class PublishError extends Error {
   }
 }
 
+/** Whether any row is due, in one autocommit statement on the outbox_pending index (no claim, no lock). */
+export async function hasDueRows(db: Db): Promise<boolean> {
+  const { rows } = await sql<{ due: boolean }>`select exists (select 1 from outbox where published_at is null and available_at <= now()) as due`.execute(db);
+  return rows[0]!.due;
+}
+
 /**
  * Claims up to `limit` due rows (FOR UPDATE SKIP LOCKED: concurrent publishers and replicas
  * never claim the same row), publishes them with the idempotent producer (acks=all) and marks
