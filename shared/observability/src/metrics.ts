@@ -7,8 +7,9 @@ export function createMetricsRegistry(service: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   // The event-loop delay histogram samples on a timer at this precision: prom-client's default,
-  // 10 ms, cost 0.8 % of a core per idle process (measured), most of an idle hub's budget;
-  // 100 ms costs 0.08 % and still shows any stall worth alerting on.
-  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
+  // 10 ms, cost 0.8 % of a core per idle process (measured), most of an idle hub's budget; 100 ms
+  // still cost 0.08 % per process, over half a percent for the seven services. 500 ms is two
+  // samples a second, 120 a minute behind the dashboard's p99: a stall that lasts shows.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 500 });
   return registry;
 }
