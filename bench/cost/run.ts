@@ -20,7 +20,8 @@
 //   flags: --idle-seconds 60  --settle-seconds 10  --load-seconds 60  --warmup-seconds 3
 //          --rate 100 (notifications/s)  --recipients 100  --runs 1
 //   Service knobs under test are passed on from the environment (DATABASE_POOL_MAX, DISPATCH_*,
-//   RELAY_*, WRITE_*, …), e.g. RELAY_POLL_INTERVAL_MS=5000 npm run bench:cost.
+//   RELAY_*, WRITE_*, …), e.g. RELAY_POLL_INTERVAL_MS=5000 npm run bench:cost; V8 flags for the
+//   services only in HUB_NODE_OPTIONS, e.g. HUB_NODE_OPTIONS=--max-semi-space-size=1.
 import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';

@@ -113,6 +113,8 @@ export class LocalHub {
         PATH: process.env.PATH ?? '',
         // As the image and the deploy scripts run them (unset: compiled on every start).
         ...(process.env.NODE_COMPILE_CACHE ? { NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE } : {}),
+        // V8 flags under test (e.g. --max-semi-space-size), for the services only.
+        ...(process.env.HUB_NODE_OPTIONS ? { NODE_OPTIONS: process.env.HUB_NODE_OPTIONS } : {}),
         DATABASE_URL: this.dbUrl,
         REDIS_URL: infra.redisUrl,
         REDIS_KEY_PREFIX: this.redisPrefix,
