@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+import { SegmentedMessage } from 'sms-segments-calculator';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_QUIET_HOURS,
@@ -383,5 +385,46 @@ describe('smsSegments', () => {
   it('counts an emoji as two UCS-2 units', () => {
     expect(smsSegments('😀'.repeat(35))).toBe(1);
     expect(smsSegments('😀'.repeat(36))).toBe(2);
+  });
+
+  // smsSegments counts plain GSM-7 bodies itself and hands every other body to the library: both
+  // paths must agree with the library everywhere.
+  const library = (body: string) => Math.max(1, new SegmentedMessage(body).segmentsCount);
+
+  it('agrees with the library for every character of the Basic Multilingual Plane, and at part boundaries', () => {
+    const disagree = (body: string) => (smsSegments(body) === library(body) ? [] : [{ body: body.slice(-2), length: body.length, ours: smsSegments(body), library: library(body) }]);
+    const mismatches = [];
+    for (let code = 0; code <= 0xffff; code++) {
+      if (code >= 0xd800 && code <= 0xdfff) continue; // lone surrogates are not text
+      mismatches.push(...disagree(String.fromCharCode(code)));
+    }
+    // Where a part fills up, for every character of the GSM-7 alphabet (Latin-1, Greek, €) and its
+    // neighbours. (The library takes milliseconds per long body: this is as far as a unit test goes.)
+    const near = [...Array(0x100).keys(), ...Array.from({ length: 0x20 }, (_, i) => 0x390 + i), 0x20ac].map((code) => String.fromCharCode(code));
+    for (const c of near) {
+      for (const body of [c.repeat(161), `${'a'.repeat(159)}${c}`]) {
+        mismatches.push(...disagree(body));
+      }
+    }
+    expect(mismatches).toEqual([]);
+  }, 30_000);
+
+  it('agrees with the library on bodies mixing GSM-7, extension, line-break and UCS-2 characters', () => {
+    const pieces = ['a', 'Z', '0', ' ', '@', 'é', 'Ç', 'Ω', '\n', '\r', '\r\n', '€', '^', '{', '~', '\f', '가', 'ç', '😀', '👍🏽', 'e\u0301', '\u00a0'];
+    for (const odd of pieces) {
+      for (const text of [`${'a'.repeat(159)}${odd}`, `${'a'.repeat(80)}${odd}${'a'.repeat(80)}`, odd.repeat(81)]) expect([text, smsSegments(text)]).toEqual([text, library(text)]);
+    }
+    // Mostly plain text (the common case, and the fast path's), sometimes one odd character.
+    const plain = fc.constantFrom<string>('a', 'Z', '0', ' ', '.', '@', 'é', 'Ω', '\n');
+    const body = fc.oneof(
+      fc.array(plain, { maxLength: 480, size: 'max' }).map((cs) => cs.join('')),
+      fc.tuple(fc.array(plain, { maxLength: 480, size: 'max' }), fc.constantFrom(...pieces), fc.nat()).map(([cs, odd, at]) => {
+        cs.splice(at % (cs.length + 1), 0, odd);
+        return cs.join('');
+      }),
+      fc.array(fc.constantFrom(...pieces), { maxLength: 400 }).map((cs) => cs.join('')),
+      fc.string({ unit: 'grapheme', maxLength: 200 }),
+    );
+    fc.assert(fc.property(body, (text) => smsSegments(text) === library(text)), { numRuns: 400 });
   });
 });

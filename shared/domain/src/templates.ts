@@ -52,6 +52,13 @@ export function renderTemplate(template: string, variables: Record<string, strin
 }
 
 /**
+ * Bodies made only of the GSM 03.38 basic set, one septet per character (CR and LF included:
+ * the library counts a CRLF as two). The extension set (`[\]^{|}~€`, form feed) takes two
+ * septets and a part never splits one: such bodies, like UCS-2 ones, go to the library.
+ */
+const GSM7_BASIC_ONLY = /^[\r\n !"#$%&'()*+,\-.\/0-9:;<=>?@A-Z_a-z¡£¤¥§¿ÄÅÆÇÉÑÖØÜßàäåæèéìñòöøùüΓΔΘΛΞΠΣΦΨΩ]*$/;
+
+/**
  * SMS parts a body needs, counted the way carriers do: GSM-7 when every character is in the
  * GSM 03.38 alphabet (extension characters such as € take two septets), else UCS-2; one part
  * holds 160 septets or 70 UCS-2 units, a concatenated one 153 or 67 (the rest is its UDH).
@@ -59,5 +66,9 @@ export function renderTemplate(template: string, variables: Record<string, strin
  * one message.
  */
 export function smsSegments(body: string): number {
+  // Most bodies are plain GSM-7 text, where the count is arithmetic; the library's grapheme
+  // splitting costs more than the rest of an SMS attempt's row.
+  if (GSM7_BASIC_ONLY.test(body)) return body.length <= 160 ? 1 : Math.ceil(body.length / 153);
   return Math.max(1, new SegmentedMessage(body).segmentsCount);
 }
+
