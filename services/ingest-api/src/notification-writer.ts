@@ -13,13 +13,9 @@ export class IdempotencyKeyTaken extends Error {
   }
 }
 
-/** Some keys of a batch were taken: roll the batch back and sort out who lost. */
-class KeysConflicted extends Error {
-  readonly won: Set<string>;
-  constructor(won: Set<string>) {
-    super('idempotency keys conflicted inside a batch');
-    this.won = won;
-  }
+/** insertNotifications failed because Postgres already holds a key of the batch (its primary key). */
+function isKeyConflict(err: unknown): boolean {
+  return err instanceof Error && 'code' in err && err.code === '23505' && 'constraint_name' in err && err.constraint_name === 'idempotency_keys_pkey';
 }
 
 interface Pending {
@@ -80,7 +76,7 @@ export class NotificationWriter {
   /**
    * The next batch: writes from the head of the queue up to the first that must go alone, but
    * never two with the same key. Such a pair would always conflict with itself and, its key
-   * "won", be retried together forever; the second waits for a later batch instead.
+   * owned by no one, be retried together forever; the second waits for a later batch instead.
    */
   private takeBatch(): Pending[] {
     const batch: Pending[] = [];
@@ -100,16 +96,12 @@ export class NotificationWriter {
 
   private async flush(batch: Pending[]): Promise<void> {
     try {
-      const writes = batch.map((p) => p.write);
-      await this.sql.begin(async (tx) => {
-        const won = await insertNotifications(tx, writes);
-        // Thrown inside the transaction: a lost key rolls back the whole batch.
-        if (won.size < writes.length) throw new KeysConflicted(won);
-      });
+      // One statement, its own transaction: a taken key fails (rolls back) the whole batch.
+      await insertNotifications(this.sql, batch.map((p) => p.write));
       for (const p of batch) p.resolve();
     } catch (err) {
       try {
-        if (err instanceof KeysConflicted) return await this.sortOutConflict(batch, err.won);
+        if (isKeyConflict(err)) return await this.sortOutConflict(batch);
         if (batch.length > 1) {
           this.logger.warn({ err, batch: batch.length }, 'batched notification write failed, retrying each alone');
           for (const p of batch) p.alone = true;
@@ -123,25 +115,25 @@ export class NotificationWriter {
     }
   }
 
-  private async sortOutConflict(batch: Pending[], won: Set<string>): Promise<void> {
+  /**
+   * The writes whose key Postgres now holds lose (IdempotencyKeyTaken, naming the owner); the
+   * others go again. The conflict does not say which keys were taken, so one read asks for all.
+   */
+  private async sortOutConflict(batch: Pending[]): Promise<void> {
+    const owners = new Map(
+      (
+        await this.db
+          .selectFrom('idempotency_keys')
+          .select(['key', 'notification_id'])
+          .where('key', 'in', batch.map((p) => p.write.idempotencyKey))
+          .execute()
+      ).map((row) => [row.key, row.notification_id]),
+    );
     const retry: Pending[] = [];
     for (const p of batch) {
-      if (won.has(p.write.idempotencyKey)) {
-        retry.push(p);
-        continue;
-      }
-      try {
-        const owner = await this.db
-          .selectFrom('idempotency_keys')
-          .select('notification_id')
-          .where('key', '=', p.write.idempotencyKey)
-          .executeTakeFirst();
-        // No owner: the key was taken by a neighbour in this (rolled back) batch; try again.
-        if (owner) p.reject(new IdempotencyKeyTaken(owner.notification_id));
-        else retry.push({ ...p, alone: true });
-      } catch (err) {
-        p.reject(err);
-      }
+      const owner = owners.get(p.write.idempotencyKey);
+      if (owner === undefined) retry.push(p);
+      else p.reject(new IdempotencyKeyTaken(owner));
     }
     this.queue.unshift(...retry);
   }

@@ -61,6 +61,42 @@ describe('NotificationWriter (group commit)', () => {
     expect(await count('delivery_attempts', [duplicate.notification.id])).toBe(0);
   });
 
+  it('waits for a transaction holding the key: rejected naming the holder once it commits, written once it rolls back', async () => {
+    const writer = new NotificationWriter({ db: ctx.database.db, sql: ctx.database.sql, logger: ctx.logger }, { maxBatch: 16, maxConcurrent: 1 });
+    for (const outcome of ['commit', 'rollback'] as const) {
+      const mine = write(`held-${outcome}-${newId()}`);
+      const holder = newId();
+      let written: Promise<PromiseSettledResult<void>[]> | undefined;
+      await ctx.database.sql
+        .begin(async (tx) => {
+          await tx`insert into idempotency_keys (key, notification_id) values (${mine.idempotencyKey}, ${holder})`;
+          written = Promise.allSettled([writer.write(mine)]);
+          // The write is blocked on the holder's row lock until this transaction ends.
+          const deadline = Date.now() + 5_000;
+          while ((await ctx.database.sql`select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`).length === 0) {
+            if (Date.now() > deadline) throw new Error('the write never waited for the holder');
+            await new Promise((r) => setTimeout(r, 10));
+          }
+          if (outcome === 'rollback') throw new Error('roll back');
+        })
+        .catch((err: unknown) => {
+          if (outcome === 'commit') throw err;
+        });
+      const [result] = await written!;
+      if (outcome === 'commit') {
+        expect(result!.status).toBe('rejected');
+        const reason = (result as PromiseRejectedResult).reason;
+        expect(reason).toBeInstanceOf(IdempotencyKeyTaken);
+        expect(reason.notificationId).toBe(holder);
+        expect(await count('notifications', [mine.notification.id])).toBe(0);
+      } else {
+        expect(result!.status).toBe('fulfilled');
+        expect(await count('notifications', [mine.notification.id])).toBe(1);
+        expect(await count('idempotency_keys', [mine.notification.id])).toBe(1);
+      }
+    }
+  });
+
   it('fails only the broken write of a batch: the others are retried alone and commit', async () => {
     const writer = new NotificationWriter({ db: ctx.database.db, sql: ctx.database.sql, logger: ctx.logger }, { maxBatch: 16, maxConcurrent: 1 });
     const good = Array.from({ length: 5 }, () => write(`good-${newId()}`));

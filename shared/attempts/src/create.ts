@@ -4,7 +4,7 @@ import {
   PostgresAdapter,
   PostgresIntrospector,
   PostgresQueryCompiler,
-  type CompiledQuery,
+  sql,
 } from 'kysely';
 import type postgres from 'postgres';
 import { INITIAL_ATTEMPT_STATUS, PRIORITY_KINDS, smsSegments, type Channel, type Kind, type SuppressionReason } from '@hub/domain';
@@ -16,10 +16,35 @@ import { deliveryRequestMessage, fannedOutMessage } from './events.ts';
 export interface NotificationWrite {
   idempotencyKey: string;
   notification: NewNotification & { id: string };
-  attempts: NewDeliveryAttempt[];
+  attempts: NewAttemptRow[];
   outbox: OutboxMessage[];
   audit: { action: string; details: Record<string, unknown> };
 }
+
+/**
+ * The columns a new attempt is written with (those newAttemptRow sets); the others (retries,
+ * lease, vendor results) start at their defaults.
+ */
+export type NewAttemptRow = Pick<
+  NewDeliveryAttempt,
+  | 'id'
+  | 'notification_id'
+  | 'channel'
+  | 'address'
+  | 'device_token_id'
+  | 'status'
+  | 'priority'
+  | 'rendered_title'
+  | 'rendered_body'
+  | 'rendered_html_body'
+  | 'provider_template_code'
+  | 'buttons'
+  | 'sms_segments'
+  | 'fallback_of'
+  | 'requested_at'
+  | 'created_at'
+  | 'updated_at'
+>;
 
 /** A notification as ingest decided it: its status, and one delivery per resolved channel address. */
 export interface DecidedNotification {
@@ -178,41 +203,55 @@ const compiler = new Kysely<Database>({
 });
 
 /**
- * Creates notifications with their attempts, events and audit rows, in the caller's postgres.js
- * transaction, and returns the idempotency keys this write took. A key Postgres already holds is
- * not taken (and its notification must not be kept: the caller rolls back and sorts out who
- * lost). postgres.js starts queries in the order their promises are subscribed to, on the
- * transaction's one connection: Promise.all over them pipelines the whole write set in one round
- * trip, and a ROLLBACK is only sent after all of them. (Kysely queries under Promise.all do not
- * keep their order and may run after the ROLLBACK, outside the transaction, so the queries are
- * built with kysely and run by postgres.js, as kysely-postgres-js itself runs them.) The
- * idempotency rows come first: a concurrent holder of a key makes this wait for its commit and
- * then conflict.
+ * Creates notifications with their attempts, events and audit rows, all or nothing: one
+ * statement, its own transaction when run on the pool (no BEGIN/COMMIT round trips). A key
+ * Postgres already holds fails the whole statement with a unique violation of
+ * `idempotency_keys_pkey`; a concurrent holder of a key makes it wait for that holder's commit
+ * and then fail. The idempotency row stays the guarantee: no notification row without it.
+ *
+ * One message and one round trip per batch, and the same text (so the same prepared statement
+ * and plan) whatever the batch size, where one kysely insert per table with a VALUES row per
+ * row was a new statement for each size, parsed and described again. The inserts are
+ * data-modifying CTEs of the statement, so the foreign keys (attempts → notifications) are
+ * checked at its end, when every row is in.
  */
-export async function insertNotifications(tx: postgres.TransactionSql, writes: NotificationWrite[]): Promise<Set<string>> {
-  const run = <R extends object>({ sql, parameters }: CompiledQuery) =>
-    tx.unsafe<R[]>(sql, parameters as postgres.ParameterOrJSON<never>[], { prepare: true });
-  // Columns a row leaves out get their defaults (kysely writes DEFAULT for them).
+export async function insertNotifications(db: postgres.Sql | postgres.TransactionSql, writes: NotificationWrite[]): Promise<void> {
   const attempts = writes.flatMap((w) => w.attempts);
   // A row without its own time is due when its notification was created.
   const outbox = writes.flatMap(({ outbox, notification }) =>
     outbox.map((m) => ({ ...m, availableAt: m.availableAt ?? (notification.created_at === undefined ? undefined : new Date(notification.created_at)) })),
   );
-  const [keys] = await Promise.all([
-    run<{ key: string }>(
-      compiler
-        .insertInto('idempotency_keys')
-        .values(writes.map((w) => ({ key: w.idempotencyKey, notification_id: w.notification.id, created_at: w.notification.created_at })))
-        .onConflict((oc) => oc.column('key').doNothing())
-        .returning('key')
-        .compile(),
-    ),
-    run(compiler.insertInto('notifications').values(writes.map((w) => w.notification)).compile()),
-    ...(attempts.length > 0 ? [run(compiler.insertInto('delivery_attempts').values(attempts).compile())] : []),
-    ...(outbox.length > 0 ? [run(outboxInsert(outbox).compile(compiler))] : []),
-    run(
-      auditInsert(writes.map((w) => ({ actor: 'api', action: w.audit.action, targetType: 'notification', targetId: w.notification.id, details: w.audit.details }))).compile(compiler),
-    ),
-  ]);
-  return new Set(keys.map((k) => k.key));
+  // Each table's rows go as one JSON array (Dates become ISO text, nested JSON stays JSON),
+  // read back by json_to_recordset with the column types. A column a row leaves out comes back
+  // null; those that have defaults are coalesced to them.
+  const keys = writes.map((w) => ({ key: w.idempotencyKey, notification_id: w.notification.id, created_at: w.notification.created_at }));
+  const { sql: text, parameters } = sql`
+    with keys as (
+      insert into idempotency_keys (key, notification_id, created_at)
+      select k.key, k.notification_id, coalesce(k.created_at, now())
+      from json_to_recordset(${JSON.stringify(keys)}::text::json) as k(key text, notification_id uuid, created_at timestamptz)
+    ), notification_rows as (
+      insert into notifications (id, recipient_id, kind, title, body, template_key, payload, status, suppression_reason, scheduled_for, idempotency_key, created_by, created_at, updated_at)
+      select n.id, n.recipient_id, n.kind, n.title, n.body, n.template_key, coalesce(n.payload, '{}'::jsonb), n.status, n.suppression_reason,
+             n.scheduled_for, n.idempotency_key, n.created_by, coalesce(n.created_at, now()), coalesce(n.updated_at, now())
+      from json_to_recordset(${JSON.stringify(writes.map((w) => w.notification))}::text::json)
+           as n(id uuid, recipient_id text, kind text, title text, body text, template_key text, payload jsonb, status text, suppression_reason text,
+                scheduled_for timestamptz, idempotency_key text, created_by text, created_at timestamptz, updated_at timestamptz)
+    ), attempt_rows as (
+      insert into delivery_attempts (id, notification_id, channel, address, device_token_id, status, priority, rendered_title, rendered_body, rendered_html_body,
+                                     provider_template_code, buttons, sms_segments, fallback_of, requested_at, created_at, updated_at)
+      select a.id, a.notification_id, a.channel, a.address, a.device_token_id, a.status, coalesce(a.priority, false), a.rendered_title, a.rendered_body,
+             a.rendered_html_body, a.provider_template_code, a.buttons, a.sms_segments, a.fallback_of, a.requested_at, coalesce(a.created_at, now()),
+             coalesce(a.updated_at, now())
+      from json_to_recordset(${JSON.stringify(attempts)}::text::json)
+           as a(id uuid, notification_id uuid, channel text, address text, device_token_id uuid, status text, priority boolean, rendered_title text,
+                rendered_body text, rendered_html_body text, provider_template_code text, buttons jsonb, sms_segments int, fallback_of uuid,
+                requested_at timestamptz, created_at timestamptz, updated_at timestamptz)
+    ), outbox_rows as (
+      ${outboxInsert(outbox)}
+    ), audit_rows as (
+      ${auditInsert(writes.map((w) => ({ actor: 'api', action: w.audit.action, targetType: 'notification', targetId: w.notification.id, details: w.audit.details })))}
+    )
+    select`.compile(compiler);
+  await db.unsafe(text, parameters as postgres.ParameterOrJSON<never>[], { prepare: true });
 }
