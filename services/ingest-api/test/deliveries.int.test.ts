@@ -55,6 +55,10 @@ function ack(
 const setStatus = (attemptId: string, status: 'DISPATCHING' | 'EXHAUSTED') =>
   ctx.database.db.updateTable('delivery_attempts').set({ status }).where('id', '=', attemptId).execute();
 
+/** The attempt's DELIVERY_ACK audit rows, oldest first. */
+const ackAudits = (attemptId: string) =>
+  ctx.database.db.selectFrom('audit_events').selectAll().where('target_id', '=', attemptId).where('action', '=', 'DELIVERY_ACK').orderBy('id').execute();
+
 describe('POST /deliveries/{attemptId}/ack: signature', () => {
   it('verifies a pretty-printed body over its exact bytes', async () => {
     const { attemptIds } = await notification();
@@ -168,6 +172,76 @@ describe('POST /deliveries/{attemptId}/ack: receipts', () => {
     expect(attempt).toMatchObject({ status: 'EXHAUSTED', vendor_message_id: null });
     const events = await ctx.database.db.selectFrom('outbox').select('payload').where('topic', '=', ctx.topics.vendorResult).execute();
     expect(events.some((e) => e.payload.attemptId === attemptIds[0])).toBe(false);
+    // The audit row says what the receipt said, as the locked path writes it.
+    const [audit] = await ackAudits(attemptIds[0]!);
+    expect(audit).toMatchObject({ actor: 'vendor:ses', target_type: 'delivery_attempt' });
+    expect(audit!.details).toEqual({ success: true, applied: false, status: 'EXHAUSTED', notificationId: expect.any(String), vendorMessageId: 'late' });
+  });
+
+  it('answers a repeated receipt on a SUCCEEDED attempt without waiting for its row lock, with its audit row', async () => {
+    const { notificationId, attemptIds } = await notification();
+    const attemptId = attemptIds[0]!;
+    expect((await ack(attemptId, '{"success":true,"vendorMessageId":"first"}')).body).toMatchObject({ status: 'SUCCEEDED', applied: true });
+    // A transaction holds the attempt's row lock meanwhile: a final attempt changes no more,
+    // so the repeat is answered without it (the locked path would wait for this commit).
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let taken!: () => void;
+    const lockTaken = new Promise<void>((resolve) => (taken = resolve));
+    const holder = ctx.database.db.transaction().execute(async (tx) => {
+      await tx.selectFrom('delivery_attempts').select('id').where('id', '=', attemptId).forUpdate().execute();
+      taken();
+      await held;
+    });
+    try {
+      await lockTaken;
+      const repeat = ack(attemptId, '{"success":true}').then((res) => res);
+      const blocked = new Promise<'blocked'>((resolve) => setTimeout(() => resolve('blocked'), 3_000).unref());
+      const res = await Promise.race([repeat, blocked]);
+      expect(res).not.toBe('blocked');
+      if (res === 'blocked') return;
+      expect(res.status).toBe(202);
+      expect(res.body).toEqual({ attemptId, status: 'SUCCEEDED', applied: false });
+    } finally {
+      release();
+      await holder;
+    }
+    const audits = await ackAudits(attemptId);
+    expect(audits.map((a) => a.details)).toEqual([
+      { success: true, applied: true, status: 'SUCCEEDED', notificationId, vendorMessageId: 'first' },
+      { success: true, applied: false, status: 'SUCCEEDED', notificationId, vendorMessageId: null },
+    ]);
+  });
+
+  it('marks a SUCCEEDED attempt UNDELIVERED on a failure receipt, and ignores the same failure again', async () => {
+    const { attemptIds } = await notification();
+    const attemptId = attemptIds[0]!;
+    expect((await ack(attemptId, '{"success":true,"vendorMessageId":"sent"}')).status).toBe(202);
+    const failed = await ack(attemptId, '{"success":false,"failureReason":"bounced"}');
+    expect(failed.body).toEqual({ attemptId, status: 'SUCCEEDED', applied: true });
+    const again = await ack(attemptId, '{"success":false,"failureReason":"bounced again"}');
+    expect(again.body).toEqual({ attemptId, status: 'SUCCEEDED', applied: false });
+    const attempt = await ctx.database.db.selectFrom('delivery_attempts').selectAll().where('id', '=', attemptId).executeTakeFirstOrThrow();
+    expect(attempt).toMatchObject({ status: 'SUCCEEDED', delivery_status: 'UNDELIVERED', delivery_status_reason: 'bounced' });
+    expect((await ackAudits(attemptId)).map((a) => [a.details.success, a.details.applied, a.details.deliveryStatus])).toEqual([
+      [true, true, undefined],
+      [false, true, 'UNDELIVERED'],
+      [false, false, 'UNDELIVERED'],
+    ]);
+  });
+
+  it('answers many concurrent receipts (sharing statements) each with its own result and audit row', async () => {
+    const attempts = await Promise.all([notification(), notification(), notification()]);
+    const emails = attempts.map((n) => n.attemptIds[0]!);
+    await Promise.all(emails.slice(1).map((id) => ack(id, '{"success":true,"vendorMessageId":"first"}')));
+    // emails[0] is still PENDING: its first receipt applies, its repeats and the others' are ignored.
+    const sent = Array.from({ length: 24 }, (_, i) => ({ attemptId: emails[i % 3]!, vendorMessageId: `burst-${i}` }));
+    const results = await Promise.all(sent.map((r) => ack(r.attemptId, JSON.stringify({ success: true, vendorMessageId: r.vendorMessageId }))));
+    expect(results.map((r) => r.status)).toEqual(sent.map(() => 202));
+    expect(results.filter((r) => r.body.applied)).toHaveLength(1);
+    expect(results.every((r, i) => r.body.attemptId === sent[i]!.attemptId && r.body.status === 'SUCCEEDED')).toBe(true);
+    const burst = (await Promise.all(emails.map(ackAudits))).flat().filter((a) => String(a.details.vendorMessageId).startsWith('burst-'));
+    expect(burst.map((a) => a.details.vendorMessageId).sort()).toEqual(sent.map((r) => r.vendorMessageId).sort());
   });
 
   it("answers 404 and changes nothing when the signing vendor does not deliver the attempt's channel", async () => {
