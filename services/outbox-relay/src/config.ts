@@ -11,12 +11,18 @@ export const relayConfigSchema = z.object({
   // their row locks (and a Kafka round trip) longer.
   RELAY_BATCH_SIZE: positiveInt(500),
   // Publish loops per process; SKIP LOCKED lets them (and other replicas) share the outbox
-  // without ever claiming the same row.
+  // without ever claiming the same row. Only the first polls; the others wake on NOTIFY, on a
+  // full batch (a backlog) and on stop.
   RELAY_PUBLISHERS: positiveInt(2),
   // Fallback poll when no NOTIFY arrives (a notification lost on reconnect, a deferred row
   // becoming due): the worst-case publish delay. Only delivery rows send NOTIFY (migration
   // 0006); other events go with the next round, at most this long when no deliveries flow.
   RELAY_POLL_INTERVAL_MS: positiveInt(1_000),
+  // After a NOTIFY, how long a publisher waits before it claims, so the commits of that moment
+  // go in one claim transaction and one produce request instead of one each: under a steady
+  // trickle of sends most of the relay's, Postgres's and the broker's work per delivery. Adds
+  // at most this much to a delivery's latency. 0 claims at once.
+  RELAY_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(10),
   // How often due retries are re-driven and expired dispatch leases recovered.
   RELAY_MAINTENANCE_INTERVAL_MS: positiveInt(500),
   // The lost-record sweep (SPEC §4): every INTERVAL, PENDING attempts whose delivery request was

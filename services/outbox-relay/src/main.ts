@@ -38,6 +38,7 @@ const relay = new OutboxRelay(
     batchSize: config.RELAY_BATCH_SIZE,
     publishers: config.RELAY_PUBLISHERS,
     pollIntervalMs: config.RELAY_POLL_INTERVAL_MS,
+    lingerMs: config.RELAY_LINGER_MS,
     maintenanceIntervalMs: config.RELAY_MAINTENANCE_INTERVAL_MS,
     maintenanceBatchSize: config.RELAY_MAINTENANCE_BATCH_SIZE,
     housekeepingIntervalMs: config.RELAY_HOUSEKEEPING_INTERVAL_MS,

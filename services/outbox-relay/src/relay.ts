@@ -17,6 +17,8 @@ export interface RelayOptions {
   batchSize: number;
   publishers: number;
   pollIntervalMs: number;
+  /** After a NOTIFY, how long a publisher waits before it claims (default 0). */
+  lingerMs?: number;
   maintenanceIntervalMs: number;
   maintenanceBatchSize: number;
   housekeepingIntervalMs: number;
@@ -63,6 +65,8 @@ export class OutboxRelay {
   private notified = false;
   /** Sleeping loops: every one wakes on stop(); one publisher per NOTIFY (or full batch). */
   private readonly sleepers = new Set<() => void>();
+  /** Publishers waiting out RELAY_LINGER_MS before their claim. */
+  private lingering = 0;
   private readonly notifySleepers = new Set<() => void>();
 
   constructor(deps: RelayDeps, options: RelayOptions) {
@@ -151,6 +155,8 @@ export class OutboxRelay {
    * busy goes round again instead when none sleeps.
    */
   private wake(): void {
+    // A publisher about to claim takes this commit's rows too: waking another would split them.
+    if (this.lingering > 0) return;
     const sleeper = this.notifySleepers.values().next().value;
     if (sleeper) sleeper();
     else this.notified = true;
@@ -184,9 +190,19 @@ export class OutboxRelay {
       // Until NOTIFY (or a full batch elsewhere, or stop()). A round the poll timer wakes instead
       // finds nothing most of the time, so one statement asks before a claim transaction (four
       // round trips) is paid for.
-      while (this.running && !this.notified) {
-        if (await this.sleep(polls ? this.options.pollIntervalMs : Infinity)) break;
+      let notified = this.notified;
+      while (this.running && !notified) {
+        if (await this.sleep(polls ? this.options.pollIntervalMs : Infinity)) {
+          notified = true;
+          break;
+        }
         if (await this.hasDue()) break;
+        notified = this.notified;
+      }
+      // Woken by a commit: the commits of the next moment join its claim.
+      if (notified && this.running && this.options.lingerMs) {
+        this.lingering++;
+        await this.sleep(this.options.lingerMs, false).finally(() => this.lingering--);
       }
     }
   }

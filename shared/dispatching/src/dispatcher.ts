@@ -24,6 +24,8 @@ export interface DispatcherOptions {
   priorityConcurrency: number;
   /** Messages handled at once from the priority lane's retry topic. */
   retryConcurrency: number;
+  /** After a fetch that brought deliveries, how long a lane waits before fetching again (default 0). */
+  fetchLingerMs?: number;
   leaseMs: number;
   backoff: BackoffScale;
   /** How long stop() lets deliveries at the vendor finish (default 10 s); give it most of SHUTDOWN_TIMEOUT_MS. */
@@ -74,6 +76,7 @@ export class Dispatcher {
         logger: this.log,
         registry: options.registry,
         ...(options.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: options.drainTimeoutMs }),
+        ...(options.fetchLingerMs === undefined ? {} : { fetchLingerMs: options.fetchLingerMs }),
       });
     this.runners = [
       runner(lanes.priorityRetry, `${group}.priority.retry`, options.retryConcurrency),

@@ -86,6 +86,7 @@ export async function runDispatcher(channel: Channel, proc: Proc): Promise<void>
     bulkConcurrency: config.DISPATCH_CONCURRENCY,
     priorityConcurrency: config.DISPATCH_PRIORITY_CONCURRENCY,
     retryConcurrency: config.DISPATCH_RETRY_CONCURRENCY,
+    fetchLingerMs: config.DISPATCH_FETCH_LINGER_MS,
     leaseMs: config.DISPATCH_LEASE_MS,
     // Deliveries at the vendor get most of the shutdown deadline; the rest is for the last
     // offset commit and closing the clients.
