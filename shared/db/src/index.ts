@@ -4,3 +4,4 @@ export { migrateToLatest } from './migrate.ts';
 export * from './schema.ts';
 export { insertOutboxRows, outboxInsert, type OutboxMessage } from './outbox.ts';
 export { auditInsert, recordAudit, type AuditEntry } from './audit.ts';
+export { MicroBatcher } from './micro-batcher.ts';

@@ -2,9 +2,8 @@ import pRetry from 'p-retry';
 import type { Logger } from 'pino';
 import { claimAttempts, completeNotifications, recordOutcomes, recordSuccesses, type ClaimedAttempt, type DispatchOutcome } from '@hub/attempts';
 import { exponentialBackoffMs, type AttemptStatus, type BackoffScale } from '@hub/domain';
-import type { Db } from '@hub/db';
+import { MicroBatcher, type Db } from '@hub/db';
 import type { Topics } from '@hub/messaging';
-import { MicroBatcher } from './micro-batcher.ts';
 
 export interface DeliveryStoreOptions {
   db: Db;

@@ -5,4 +5,3 @@ export { NotSentError, ProtectedVendor, type SendOptions, type VendorPolicy } fr
 export { redisSendRateCap, type SendRateCap } from './send-rate-cap.ts';
 export { handleDelivery, createDispatchMetrics, type DeliveryDeps, type DispatchMetrics } from './handle-delivery.ts';
 export { DeliveryStore, type DeliveryStoreOptions } from './delivery-store.ts';
-export { MicroBatcher } from './micro-batcher.ts';

@@ -1,5 +1,6 @@
 import { acknowledgeReceipt, type Receipt, type ReceiptResult } from '@hub/attempts';
 import type { AttemptStatus, Channel } from '@hub/domain';
+import { MicroBatcher } from '@hub/db';
 import { notFound } from '@hub/http';
 import type { Deps } from '../deps.ts';
 
@@ -19,73 +20,42 @@ export interface AckInput {
   failureReason?: string | undefined;
 }
 
-interface Queued {
-  receipt: Receipt;
-  resolve: (result: ReceiptResult | undefined) => void;
-  reject: (err: unknown) => void;
-  /** Set after its batch failed: this receipt goes in a statement of its own. */
-  alone: boolean;
-}
+type Settled = PromiseSettledResult<ReceiptResult | undefined>;
 
 /**
- * Applies receipts with group commit, as NotificationWriter writes notifications: while
- * `maxConcurrent` statements are in flight, new receipts queue up, and the next statement takes
- * up to `maxBatch` of them (@hub/attempts acknowledgeReceipt), so a burst of repeated receipts
- * shares one commit (one WAL flush) instead of paying one each. Under light load every receipt
- * gets its statement at once: batching adds no latency. A batch whose statement failed wrote
- * nothing and is retried receipt by receipt, so one bad receipt never fails its neighbours.
+ * Applies receipts with group commit (MicroBatcher): receipts arriving while `maxConcurrent`
+ * statements are in flight share the next one (@hub/attempts acknowledgeReceipt, up to
+ * `maxBatch`), so a burst of repeated receipts shares one commit (one WAL flush) instead of
+ * paying one each; a lone receipt waits for nothing. A batch whose statement failed wrote
+ * nothing and is applied again receipt by receipt, so one bad receipt never fails its neighbours.
  */
 export class ReceiptWriter {
   private readonly deps: Pick<Deps, 'db' | 'clock' | 'topics' | 'logger'>;
-  private readonly maxBatch: number;
-  private readonly maxConcurrent: number;
-  private readonly queue: Queued[] = [];
-  private inFlight = 0;
+  private readonly batches: MicroBatcher<Receipt, Settled>;
 
   constructor(deps: Pick<Deps, 'db' | 'clock' | 'topics' | 'logger'>, options: { maxBatch: number; maxConcurrent: number }) {
     this.deps = deps;
-    this.maxBatch = options.maxBatch;
-    this.maxConcurrent = options.maxConcurrent;
+    this.batches = new MicroBatcher({ maxSize: options.maxBatch, maxConcurrent: options.maxConcurrent, run: (receipts) => this.apply(receipts) });
   }
 
   /** Resolves once the receipt is committed; `undefined` when there is no such attempt of that channel. */
-  acknowledge(receipt: Receipt): Promise<ReceiptResult | undefined> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ receipt, resolve, reject, alone: false });
-      this.pump();
-    });
+  async acknowledge(receipt: Receipt): Promise<ReceiptResult | undefined> {
+    const settled = await this.batches.submit(receipt);
+    if (settled.status === 'rejected') throw settled.reason;
+    return settled.value;
   }
 
-  private pump(): void {
-    while (this.inFlight < this.maxConcurrent && this.queue.length > 0) {
-      let size = 1;
-      if (!this.queue[0]!.alone) while (size < this.maxBatch && size < this.queue.length && !this.queue[size]!.alone) size++;
-      const batch = this.queue.splice(0, size);
-      this.inFlight++;
-      void this.flush(batch).finally(() => {
-        this.inFlight--;
-        this.pump();
-      });
-    }
-  }
-
-  private async flush(batch: Queued[]): Promise<void> {
-    let settled: PromiseSettledResult<ReceiptResult | undefined>[];
+  private async apply(receipts: Receipt[]): Promise<Settled[]> {
+    const ctx = { topics: this.deps.topics, now: this.deps.clock() };
     try {
-      const ctx = { topics: this.deps.topics, now: this.deps.clock() };
-      settled = await acknowledgeReceipt(
-        this.deps.db,
-        ctx,
-        batch.map((q) => q.receipt),
-      );
+      return await acknowledgeReceipt(this.deps.db, ctx, receipts);
     } catch (err) {
-      if (batch.length === 1) return batch[0]!.reject(err);
-      this.deps.logger.warn({ err, batch: batch.length }, 'batched receipts failed, retrying each alone');
-      for (const q of batch) q.alone = true;
-      this.queue.unshift(...batch);
-      return;
+      if (receipts.length === 1) throw err;
+      this.deps.logger.warn({ err, batch: receipts.length }, 'batched receipts failed, retrying each alone');
+      return Promise.all(
+        receipts.map((receipt) => acknowledgeReceipt(this.deps.db, ctx, [receipt]).then(([settled]) => settled!, (reason: unknown): Settled => ({ status: 'rejected', reason }))),
+      );
     }
-    settled.forEach((s, i) => (s.status === 'fulfilled' ? batch[i]!.resolve(s.value) : batch[i]!.reject(s.reason)));
   }
 }
 

@@ -10,7 +10,7 @@ import {
   type ResolvedDelivery,
   type SuppressionReason,
 } from '@hub/domain';
-import { newId, type AlimtalkButton, type Template } from '@hub/db';
+import { MicroBatcher, newId, type AlimtalkButton, type Template } from '@hub/db';
 import { sql } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import { AppError, badRequest, notFound, unavailable } from '@hub/http';
@@ -147,56 +147,37 @@ type Snapshot = Awaited<ReturnType<typeof loadRecipient>>;
 
 /**
  * The recipient, its preference row, its active devices and its suppressed addresses, in one
- * round trip, shared with the concurrent requests (RecipientReads).
+ * round trip, shared with the concurrent requests (recipientReader).
  */
 async function loadRecipient(deps: Pick_, recipientId: string): Promise<RecipientRow | undefined> {
   let reads = recipientReads.get(deps.sql);
-  if (!reads) recipientReads.set(deps.sql, (reads = new RecipientReads(deps.sql, compileRecipientQuery(deps.db))));
-  return reads.load(recipientId);
+  if (!reads) recipientReads.set(deps.sql, (reads = recipientReader(deps)));
+  return reads.submit(recipientId);
 }
 
 type RecipientRow = Awaited<ReturnType<ReturnType<typeof recipientQuery>['executeTakeFirstOrThrow']>>;
 
-/** One per pool (a test has its own): the reads it batches must go to that pool's database. */
-const recipientReads = new WeakMap<Pick_['sql'], RecipientReads>();
-
 /**
- * Reads recipients for concurrent requests together: the ids asked for while the event loop
- * handles one round of I/O go to Postgres as one statement (`r.id = any($1)`), one message
- * and one execution instead of one per request. The statement is built once and run on the
- * pool, not through kysely: building it per request cost a tenth of ingest's CPU, and kysely
- * reserves a connection per query.
+ * One per pool (a test has its own): the reads it batches must go to that pool's database.
+ * Reads recipients for concurrent requests together (MicroBatcher): the ids asked for while
+ * the event loop handles one round of I/O go to Postgres as one statement (`r.id = any($1)`),
+ * one message and one execution instead of one per request. The statement is built once and
+ * run on the pool, not through kysely: building it per request cost a tenth of ingest's CPU,
+ * and kysely reserves a connection per query.
  */
-class RecipientReads {
-  private waiting = new Map<string, { resolve: (row: RecipientRow | undefined) => void; reject: (err: unknown) => void }[]>();
-  private readonly sql: Pick_['sql'];
-  private readonly statement: string;
+const recipientReads = new WeakMap<Pick_['sql'], MicroBatcher<string, RecipientRow | undefined>>();
 
-  constructor(sql: Pick_['sql'], statement: string) {
-    this.sql = sql;
-    this.statement = statement;
-  }
-
-  load(recipientId: string): Promise<RecipientRow | undefined> {
-    return new Promise((resolve, reject) => {
-      if (this.waiting.size === 0) setImmediate(() => void this.flush());
-      const waiters = this.waiting.get(recipientId);
-      if (waiters) waiters.push({ resolve, reject });
-      else this.waiting.set(recipientId, [{ resolve, reject }]);
-    });
-  }
-
-  private async flush(): Promise<void> {
-    const batch = this.waiting;
-    this.waiting = new Map();
-    try {
-      const rows = await this.sql.unsafe<RecipientRow[]>(this.statement, [[...batch.keys()]], { prepare: true });
+function recipientReader(deps: Pick_): MicroBatcher<string, RecipientRow | undefined> {
+  const statement = compileRecipientQuery(deps.db);
+  return new MicroBatcher({
+    maxSize: 256,
+    maxConcurrent: 4,
+    run: async (ids) => {
+      const rows = await deps.sql.unsafe<RecipientRow[]>(statement, [[...new Set(ids)]], { prepare: true });
       const byId = new Map(rows.map((row) => [row.id, row]));
-      for (const [id, waiters] of batch) for (const w of waiters) w.resolve(byId.get(id));
-    } catch (err) {
-      for (const waiters of batch.values()) for (const w of waiters) w.reject(err);
-    }
-  }
+      return ids.map((id) => byId.get(id));
+    },
+  });
 }
 
 /** Stands in for the ids while the statement is built, to check they are its only parameter. */

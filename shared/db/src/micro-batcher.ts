@@ -1,8 +1,10 @@
 /**
  * Groups calls made in the same event-loop turn into one batch call: concurrent handlers that
- * each need one row claimed or one outcome recorded share a statement and a commit (one fsync)
- * instead of paying for their own. A batch starts on the next turn, so a lone call waits
- * for nothing; at most `maxConcurrent` batches run at once (bounded by the connection pool).
+ * each need one row claimed, one outcome recorded, one recipient read or one receipt applied
+ * share a statement and a commit (one fsync) instead of paying for their own. A batch starts on
+ * the next turn, so a lone call waits for nothing; at most `maxConcurrent` batches run at once
+ * (bounded by the connection pool), and calls arriving meanwhile go in the next. A failed batch
+ * rejects each of its calls; a caller that must isolate them retries inside `run`.
  */
 export class MicroBatcher<I, O> {
   private readonly run: (items: I[]) => Promise<O[]>;
