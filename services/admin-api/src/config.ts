@@ -29,8 +29,10 @@ export const adminConfigSchema = z.object({
   BULK_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(200),
   BULK_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(8),
   BULK_LEASE_MS: z.coerce.number().int().min(1000).default(30_000),
-  // How often an idle replica looks for a job to claim (new, or whose owner died).
-  BULK_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),
+  // How often an idle replica looks for a job to claim: one created on another replica, or one
+  // whose owner died (its lease, BULK_LEASE_MS, runs out first). A job created on this replica
+  // wakes its runner at once. Each look is a statement, so an idle admin-api pays for it.
+  BULK_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(5_000),
 });
 
 export type AdminConfig = z.infer<typeof adminConfigSchema>;

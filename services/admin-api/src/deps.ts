@@ -26,4 +26,6 @@ export interface AdminDeps {
   };
   /** When given, every API request is counted so shutdown can wait for running handlers. */
   inFlight?: InFlightRequests;
+  /** Called once a bulk job committed: this replica's runner claims it without waiting for its poll. */
+  bulkJobCreated?: () => void;
 }

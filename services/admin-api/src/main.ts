@@ -45,6 +45,8 @@ const deps = {
     trustedProxyHops: config.TRUSTED_PROXY_HOPS,
   },
   inFlight,
+  // Called only after runner (below) exists: a job is created by a request, once listening.
+  bulkJobCreated: () => runner.wakeUp(),
 };
 
 const runner = new BulkJobRunner(deps, {

@@ -226,3 +226,23 @@ describe('bulk jobs', () => {
     expect(metrics.text).toMatch(/admin_actions_total\{action="DLQ_BULK_REPLAY_FINISH",outcome="partial_failure",service="admin-api-test"\} 2/);
   });
 });
+
+// Last: the tests above expect no bulk job before theirs.
+describe('bulk job start', () => {
+  it('is claimed by the replica that created it at once, not at its next poll', async () => {
+    const at = slot();
+    const ids = await seedAttempts(ctx.database.db, { count: 5, channel: 'PUSH', updatedAt: at });
+    const local = { ...adminDeps(ctx), bulkJobCreated: () => runner.wakeUp() };
+    // Its first look finds nothing; its next poll would be ten minutes later.
+    const runner = startRunner(local, { pollIntervalMs: 600_000 });
+    runners.push(runner);
+    await pollUntil('the runner waits for its next poll', () => runner.idle);
+    const res = await request(createApp(local))
+      .post('/api/v1/admin/dlq/bulk-replay')
+      .set('X-Admin-Token', TOKEN)
+      .send({ channel: 'PUSH', ...window(at), confirm: true });
+    expect(res.status).toBe(202);
+    expect(await finished(res.body.jobId)).toMatchObject({ state: 'SUCCEEDED', successCount: 5 });
+    expect(new Set(await statuses(ids))).toEqual(new Set(['PENDING']));
+  });
+});

@@ -60,6 +60,16 @@ export class BulkJobRunner {
     this.loop = this.run();
   }
 
+  /** True while it sleeps between looks for a job (none was found, or it backs off). */
+  get idle(): boolean {
+    return this.wake !== undefined;
+  }
+
+  /** A job was just created: look now instead of at the next poll (no-op while working one). */
+  wakeUp(): void {
+    this.wake?.();
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
@@ -211,7 +221,7 @@ export class BulkJobRunner {
     );
   }
 
-  /** Waits `ms`, or less when stop() wakes it. */
+  /** Waits `ms`, or less when stop() or wakeUp() wakes it. */
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {

@@ -23,10 +23,10 @@ function filtersOf(body: BulkBody) {
  * POST /dlq/bulk-replay and /dlq/bulk-discard. Safe by default: unless `confirm` is exactly
  * true it only counts and samples (a dry run, audited too). Confirmed, it persists a RUNNING job
  * with the snapshot of matching attempts in one transaction and returns at once; a
- * BulkJobRunner in any replica works it.
+ * BulkJobRunner in any replica works it (this replica's is woken at once).
  */
 export async function startBulkOperation(
-  deps: Pick<AdminDeps, 'db' | 'topics' | 'logger' | 'metrics'>,
+  deps: Pick<AdminDeps, 'db' | 'topics' | 'logger' | 'metrics' | 'bulkJobCreated'>,
   input: { operation: BulkOperation; body: BulkBody; actor: string },
 ) {
   const filter = resolveFilter(deps.topics, input.body);
@@ -63,6 +63,7 @@ export async function startBulkOperation(
     });
     return created;
   });
+  deps.bulkJobCreated?.();
   deps.metrics.actions.inc({ action, outcome: 'done' });
   log.info({ action, jobId, filters, totalCount: snapshot.totalCount }, 'dlq bulk job started');
   return { mode: 'EXECUTING' as const, jobId, totalCount: snapshot.totalCount };
