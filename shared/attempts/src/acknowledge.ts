@@ -1,6 +1,5 @@
-import { sql } from 'kysely';
-import { FINAL_ATTEMPT_STATUSES, newId, type AttemptStatus, type Channel } from '@hub/domain';
-import { insertOutboxRows, recordAudit, type Db, type Tx } from '@hub/db';
+import { FINAL_ATTEMPT_STATUSES, type AttemptStatus, type Channel } from '@hub/domain';
+import { auditInsert, insertOutboxRows, recordAudit, type AuditEntry, type Db, type Tx } from '@hub/db';
 import type { Topics } from '@hub/messaging';
 import { completeNotifications } from './complete.ts';
 import { RECEIPT_COLUMNS, applyDeliveryStatus } from './delivery-receipt.ts';
@@ -39,12 +38,12 @@ export interface ReceiptResult {
  * `undefined` when there is no such attempt of that channel.
  *
  * Any number of receipts at once, so concurrent requests can share a commit (group commit):
- * vendors repeat receipts, and most land on an attempt that is already final. One autocommit
- * statement (`ignoreFinalReceipts`) reads every attempt and writes the audit rows of those
+ * vendors repeat receipts, and most land on an attempt that is already final. Two autocommit
+ * statements (`ignoreFinalReceipts`) read every attempt and write the audit rows of those
  * ignored; only a receipt that may change something gets a transaction, of its own, which locks
  * the attempt. Hence `db`, not the caller's transaction (and never give it one): which receipts
  * need a transaction is known only once that statement has read them.
- * Throws when the shared statement fails (then nothing was written); otherwise one settled
+ * Throws when the shared statements fail (then nothing was written); otherwise one settled
  * result per receipt, in order, a rejected one for a receipt whose own transaction failed.
  */
 export async function acknowledgeReceipt(db: Db, ctx: { topics: Topics; now: Date }, receipts: readonly Receipt[]): Promise<PromiseSettledResult<ReceiptResult | undefined>[]> {
@@ -61,43 +60,52 @@ export async function acknowledgeReceipt(db: Db, ctx: { topics: Topics; now: Dat
 type Seen = { outcome: 'absent' } | { outcome: 'ignored'; result: ReceiptResult } | { outcome: 'open' };
 
 /**
- * One statement for any number of receipts: reads each attempt and, where it is final and the
- * receipt changes nothing (anything but a failure after SUCCEEDED, which changes the delivery
- * status), writes the DELIVERY_ACK audit row the locked path writes for it (same columns and
- * details as `recordAudit`); `open` receipts were not written.
+ * For any number of receipts: one statement reads their attempts, and one more writes, through
+ * the hub's one audit writer, the DELIVERY_ACK rows of those ignored (final, and the receipt
+ * changes nothing: anything but a failure after SUCCEEDED, which changes the delivery status),
+ * with the details the locked path writes; `open` receipts were not written.
  * No row lock, although EXHAUSTED still moves on (an operator's replay or discard): an ignored
  * receipt changes nothing the attempt's next transition reads, so deciding it on the snapshot
- * this statement reads is the answer the locked path gives when the receipt comes just before a
+ * the read saw is the answer the locked path gives when the receipt comes just before a
  * concurrent transition, and a transition committed before the receipt arrived is in the
  * snapshot. SUCCEEDED and PERMANENTLY_FAILED are left by no transition at all.
  */
 async function ignoreFinalReceipts(db: Db, receipts: readonly Receipt[]): Promise<Seen[]> {
-  // Booleans go as text[] cast to boolean[]: postgres.js cannot send a boolean array, and with
-  // a bare ::boolean[] it serializes each string by the boolean rule ('true' !== true: false).
-  const { rows } = await sql<{ n: number; notification_id: string; channel: Channel; status: AttemptStatus; ignored: boolean }>`
-    with r as (
-      select * from unnest(${receipts.map((r) => r.attemptId)}::uuid[], ${receipts.map((r) => r.channel)}::text[], ${receipts.map((r) => r.actor)}::text[],
-                           ${receipts.map((r) => String(r.success))}::text[]::boolean[], ${receipts.map((r) => r.vendorMessageId ?? null)}::text[],
-                           ${receipts.map(() => newId())}::uuid[])
-        with ordinality as r(attempt_id, channel, actor, success, vendor_message_id, audit_id, n)
-    ), a as (
-      select r.*, d.notification_id, d.channel as attempt_channel, d.status,
-             d.channel = r.channel and d.status = any(${[...FINAL_ATTEMPT_STATUSES]}::text[]) and (r.success or d.status <> 'SUCCEEDED') as ignored
-      from r join delivery_attempts d on d.id = r.attempt_id
-    ), audit as (
-      insert into audit_events (id, actor, action, target_type, target_id, details)
-      select audit_id, actor, 'DELIVERY_ACK', 'delivery_attempt', attempt_id::text,
-             jsonb_build_object('success', success, 'applied', false, 'status', status, 'notificationId', notification_id, 'vendorMessageId', vendor_message_id)
-      from a where ignored
-    )
-    select n::int as n, notification_id, attempt_channel as channel, status, ignored from a`.execute(db);
-  const byIndex = new Map(rows.map((row) => [row.n - 1, row]));
-  return receipts.map((receipt, i): Seen => {
-    const row = byIndex.get(i);
-    if (!row || row.channel !== receipt.channel) return { outcome: 'absent' };
-    if (!row.ignored) return { outcome: 'open' };
-    return { outcome: 'ignored', result: { notificationId: row.notification_id, status: row.status, applied: false } };
+  const rows = await db
+    .selectFrom('delivery_attempts')
+    .select(['id', 'notification_id', 'channel', 'status'])
+    .where('id', 'in', [...new Set(receipts.map((r) => r.attemptId))])
+    .execute();
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  const seen = receipts.map((receipt): Seen => {
+    const attempt = byId.get(receipt.attemptId);
+    if (!attempt || attempt.channel !== receipt.channel) return { outcome: 'absent' };
+    if (!FINAL_ATTEMPT_STATUSES.has(attempt.status) || (attempt.status === 'SUCCEEDED' && !receipt.success)) return { outcome: 'open' };
+    return { outcome: 'ignored', result: { notificationId: attempt.notification_id, status: attempt.status, applied: false } };
   });
+  const audits = receipts.flatMap((receipt, i) => {
+    const s = seen[i]!;
+    if (s.outcome !== 'ignored') return [];
+    return [receiptAudit(receipt, byId.get(receipt.attemptId)!.id, { applied: false, status: s.result.status, notificationId: s.result.notificationId, vendorMessageId: receipt.vendorMessageId ?? null })];
+  });
+  if (audits.length > 0) await auditInsert(audits).execute(db);
+  return seen;
+}
+
+/** The DELIVERY_ACK audit row of a receipt, the same from the shared statement and the locked path. */
+function receiptAudit(
+  receipt: Receipt,
+  attemptId: string,
+  outcome: { applied: boolean; status: AttemptStatus; notificationId: string; vendorMessageId: string | null },
+  extra: Record<string, unknown> = {},
+): AuditEntry {
+  return {
+    actor: receipt.actor,
+    action: 'DELIVERY_ACK',
+    targetType: 'delivery_attempt',
+    targetId: attemptId,
+    details: { success: receipt.success, ...outcome, ...extra },
+  };
 }
 
 /** The receipt on a row this transaction locks: every case that may change something. */
@@ -113,13 +121,7 @@ async function acknowledgeLocked(tx: Tx, ctx: { topics: Topics; now: Date }, rec
   if (!attempt || attempt.channel !== receipt.channel) return undefined;
 
   const audit = (applied: boolean, status: AttemptStatus, vendorMessageId: string | null, extra: Record<string, unknown> = {}) =>
-    recordAudit(tx, {
-      actor: receipt.actor,
-      action: 'DELIVERY_ACK',
-      targetType: 'delivery_attempt',
-      targetId: attempt.id,
-      details: { success: receipt.success, applied, status, notificationId: attempt.notification_id, vendorMessageId, ...extra },
-    });
+    recordAudit(tx, receiptAudit(receipt, attempt.id, { applied, status, notificationId: attempt.notification_id, vendorMessageId }, extra));
 
   if (attempt.status === 'SUCCEEDED' && !receipt.success) {
     const changed = await applyDeliveryStatus(

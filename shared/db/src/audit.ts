@@ -11,8 +11,8 @@ export interface AuditEntry {
 }
 
 /**
- * The one statement that writes audit rows, run on its own (recordAudit) or compiled and
- * pipelined by the group-commit writer.
+ * The one statement that writes audit rows, run on its own (recordAudit, or for a batch of
+ * receipts) or embedded in the group-commit writer's statement.
  */
 export function auditInsert(entries: AuditEntry[]): RawBuilder<unknown> {
   return sql`
