@@ -108,13 +108,15 @@ export class ConsumerRunner<T> {
       // A member that died (SIGKILL, or a consumer that crashed while the broker was down) holds
       // its partitions until its session times out: the broker's minimum, 6 s, not kafkajs's
       // 30 s, so its messages reach a live member soon (with 10 s the chaos suite measured 10.5 s
-      // from a broker restart to consuming again). Heartbeats go every second.
+      // from a broker restart to consuming again). Heartbeats go every second while batches flow.
       sessionTimeout: 6_000,
       heartbeatInterval: 1_000,
       // A long poll: the broker answers as soon as a record arrives, so this bounds only how
-      // often an idle consumer asks (was 100 ms: ten fetches a second per lane, most of an idle
-      // hub's CPU). kafkajs heartbeats between fetches, so it stays well under the session.
-      maxWaitTimeInMs: 1_000,
+      // often an idle consumer asks, not how soon it sees a record. Was 100 ms (ten fetches a
+      // second per lane, most of an idle hub's CPU), then 1 s (still 0.8 % of a core per idle
+      // dispatcher, and as much again in the broker). kafkajs heartbeats after each fetch, so an
+      // idle member heartbeats every 3 s, half the session; a rebalance reaches it within 3 s.
+      maxWaitTimeInMs: 3_000,
       allowAutoTopicCreation: false,
     });
     consumer.on(consumer.events.CRASH, (event) => {
