@@ -14,7 +14,7 @@ export default defineConfig({
         test: {
           name: 'int',
           include: ['shared/*/src/**/*.int.test.ts', 'services/*/src/**/*.int.test.ts', 'services/*/test/**/*.int.test.ts'],
-          globalSetup: ['shared/testing/src/global-setup.ts'],
+          globalSetup: ['shared/testing/src/global-setup.ts', 'deploy/build/vitest-setup.ts'],
           setupFiles: ['shared/testing/src/setup-int.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,

@@ -26,6 +26,7 @@ import { pino } from 'pino';
 import { CHANNELS, type Channel } from '@hub/domain';
 import { createDb, migrateToLatest, openPostgres, type DbHandle } from '@hub/db';
 import { createKafka, createTopics, ensureTopics } from '@hub/messaging';
+import { bundleServices, serviceEntry } from '../deploy/build/bundle.ts';
 import { freePort } from '../shared/testing/src/ports.ts';
 import { CountingVendor, vendorSlot } from './counting-vendor.ts';
 import { idempotencyDrill } from './idempotency-drill.ts';
@@ -209,6 +210,8 @@ async function main(): Promise<void> {
     await admin.end();
   });
   await migrateToLatest(database.db);
+  // The services run from their bundles, as in production, built from these sources.
+  await bundleServices();
 
   // Topics in a fresh namespace (the services never create topics).
   const topics = createTopics(namespace);
@@ -233,7 +236,7 @@ async function main(): Promise<void> {
       {
         slot,
         command: process.execPath,
-        args: ['--disable-warning=TimeoutNegativeWarning', path.join(repoRoot, 'services', service, 'src', 'main.ts')],
+        args: ['--disable-warning=TimeoutNegativeWarning', serviceEntry(service)],
         // A dispatcher's vendor base URLs name its instance and generation (push-1.g2: replica 1,
         // second process), so every send is attributed to the process that made it.
         env: (generation) => ({ ...common, ...env, PORT: String(port), ...(channel ? vendor.dispatcherEnv(channel, `${vendorSlot(channel, replica)}.g${generation}`) : {}) }),

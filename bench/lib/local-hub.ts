@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import { createDb, migrateToLatest, openPostgres } from '@hub/db';
 import { createKafka, createTopics, deleteTopicsWithPrefix, ensureTopics } from '@hub/messaging';
+import { bundleServices, serviceEntry } from '../../deploy/build/bundle.ts';
 import { freePort } from '../../shared/testing/src/ports.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -107,6 +108,8 @@ export class LocalHub {
 
   /** Spawns the seven services and waits until each answers /readyz with 200. */
   async startServices(): Promise<void> {
+    // As production runs them: bundles, built from these sources.
+    await bundleServices();
     const start = async (name: ServiceName) => {
       const port = await freePort();
       const env: Record<string, string> = {
@@ -132,7 +135,7 @@ export class LocalHub {
         ...this.options.env,
       };
       const spawnedAt = performance.now();
-      const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', path.join(repoRoot, 'services', name, 'src', 'main.ts')], {
+      const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', serviceEntry(name)], {
         cwd: repoRoot,
         env,
         stdio: ['ignore', 'ignore', 'inherit'],

@@ -115,7 +115,7 @@ describe('deploy/docker/Dockerfile', () => {
   });
 
   it('starts the service named by the build argument as PID 1 so SIGTERM reaches node', () => {
-    expect(dockerfile).toMatch(/SERVICE_MAIN=services\/\$\{SERVICE\}\/src\/main\.ts/);
+    expect(dockerfile).toMatch(/SERVICE_MAIN=dist\/\$\{SERVICE\}\/main\.mjs/);
     expect(dockerfile).toMatch(/CMD \["sh", "-c", "exec node \\"\$SERVICE_MAIN\\""\]/);
   });
 });

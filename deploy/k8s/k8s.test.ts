@@ -174,7 +174,8 @@ describe.each(withWorkloads)('the %s workloads', (renderName) => {
     for (const deployment of deployments) {
       const name = deployment.metadata.name;
       const env = containerEnv(mainContainer(deployment), configMaps);
-      expect(env.get('SERVICE_MAIN')).toEqual({ from: 'value', value: `services/${name}/src/main.ts` });
+      // The service's bundle in the image (deploy/build/bundle.ts), built from its main.ts.
+      expect(env.get('SERVICE_MAIN')).toEqual({ from: 'value', value: `dist/${name}/main.mjs` });
       expect(existsSync(`${root}services/${name}/src/main.ts`)).toBe(true);
       const images = new Set([...podSpecOf(deployment).containers, ...(podSpecOf(deployment).initContainers ?? [])].map((c) => c.image));
       expect(images.size, name).toBe(1);

@@ -152,8 +152,8 @@ export function checkWorkload(workload: K8sObject, configMaps: K8sObject[]): str
     if (!probeOn(container.livenessProbe, '/healthz', container)) say('probe.liveness', `${where} has no livenessProbe on /healthz`);
     const env = containerEnv(container, configMaps);
     const serviceMain = env.get('SERVICE_MAIN');
-    if (serviceMain?.from !== 'value' || !/^services\/[a-z-]+\/src\/main\.ts$/.test(serviceMain.value)) {
-      say('serviceMain', `${where} does not set SERVICE_MAIN to services/<name>/src/main.ts`);
+    if (serviceMain?.from !== 'value' || !/^dist\/[a-z-]+\/main\.mjs$/.test(serviceMain.value)) {
+      say('serviceMain', `${where} does not set SERVICE_MAIN to dist/<name>/main.mjs`);
     }
     const preStop = preStopSeconds(container);
     if (preStop === undefined || preStop <= 0) say('preStop', `${where} has no preStop sleep`);

@@ -11,6 +11,7 @@ bash deploy/local/infra.sh up
 hub_local_infra_env
 npm run -s migrate
 npm run -s topics
+npm run -s build
 
 # Development defaults; override any of them in the environment.
 export LOG_FORMAT="${LOG_FORMAT:-pretty}"
@@ -27,10 +28,10 @@ echo "[hub] health/metrics: relay :9101, push :9102, email :9103, sms :9104, kak
 unset PORT
 exec npx concurrently --kill-others --kill-signal SIGTERM --prefix-colors auto \
   --names ingest-api,admin-api,outbox-relay,push,email,sms,kakao \
-  "node services/ingest-api/src/main.ts" \
-  "node services/admin-api/src/main.ts" \
-  "node services/outbox-relay/src/main.ts" \
-  "node services/dispatcher-push/src/main.ts" \
-  "node services/dispatcher-email/src/main.ts" \
-  "node services/dispatcher-sms/src/main.ts" \
-  "node services/dispatcher-kakao/src/main.ts"
+  "node dist/ingest-api/main.mjs" \
+  "node dist/admin-api/main.mjs" \
+  "node dist/outbox-relay/main.mjs" \
+  "node dist/dispatcher-push/main.mjs" \
+  "node dist/dispatcher-email/main.mjs" \
+  "node dist/dispatcher-sms/main.mjs" \
+  "node dist/dispatcher-kakao/main.mjs"

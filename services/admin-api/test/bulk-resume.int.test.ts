@@ -178,7 +178,7 @@ describe('bulk replay across replicas and restarts', () => {
   }, 180_000);
 });
 
-/** admin-api as it runs in production (main.ts), with a short lease so a crash is noticed fast. */
+/** admin-api as it runs in production (its bundle), with a short lease so a crash is noticed fast. */
 async function startAdminProcess(): Promise<{ process: ServiceProcess; base: string }> {
   const started = await startService(
     'admin-api',

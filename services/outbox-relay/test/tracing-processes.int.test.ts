@@ -1,5 +1,5 @@
 // Tracing as it runs in production: ingest-api, outbox-relay and dispatcher-push as separate
-// processes (their main.ts), exporting over OTLP http/protobuf to a collector this test plays.
+// processes (their bundles), exporting over OTLP http/protobuf to a collector this test plays.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';

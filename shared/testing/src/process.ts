@@ -25,11 +25,12 @@ export interface ServiceProcess {
 }
 
 /**
- * Runs a service's `src/main.ts` as a separate Node process (the way it runs in production),
- * with exactly the env given plus PATH and the compile cache.
+ * Runs a service as a separate Node process the way it runs in production: its bundle,
+ * `dist/<service>/main.mjs`, which the int project's global set-up builds from the sources
+ * (deploy/build/vitest-setup.ts), with exactly the env given plus PATH and the compile cache.
  */
 export function spawnService(service: string, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'services', service, 'src', 'main.ts')], {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'dist', service, 'main.mjs')], {
     env: { PATH: process.env.PATH ?? '', ...COMPILE_CACHE_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
