@@ -24,7 +24,7 @@ export const relayConfigSchema = z.object({
   // at most this much to a delivery's latency. 0 claims at once.
   RELAY_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(10),
   // How often due retries are re-driven and expired dispatch leases recovered.
-  RELAY_MAINTENANCE_INTERVAL_MS: positiveInt(500),
+  RELAY_MAINTENANCE_INTERVAL_MS: positiveInt(1_000),
   // The lost-record sweep (SPEC §4): every INTERVAL, PENDING attempts whose delivery request was
   // published more than AFTER ago and never claimed are published again. Lower AFTER finds a lost
   // record sooner; but a consumer backlog older than AFTER (dispatchers down) is then published
