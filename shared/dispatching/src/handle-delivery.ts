@@ -44,13 +44,14 @@ const tracer = () => tracerOf('@hub/dispatching');
 async function dispatch(deps: DeliveryDeps, message: DeliveryRequested): Promise<void> {
   await deps.vendor.acquire();
   const attempt = await deps.store.claim({ attemptId: message.attemptId, retryCount: message.retryCount });
-  const log = deps.logger.child({ attemptId: message.attemptId, notificationId: message.notificationId });
+  // Built only when a line is written: most deliveries write none (success is a debug line).
+  const log = () => deps.logger.child({ attemptId: message.attemptId, notificationId: message.notificationId });
   if (!attempt) {
     // Redelivered after the outcome committed but before the notification's completion (a
     // crash in between): finish that step. A no-op when other attempts are still open.
     await deps.store.completeIfDone(message.notificationId);
     deps.metrics.outcomes.inc({ channel: message.channel, outcome: 'stale' });
-    log.debug({ retryCount: message.retryCount }, 'stale or duplicate delivery message ignored');
+    if (deps.logger.isLevelEnabled('debug')) log().debug({ retryCount: message.retryCount }, 'stale or duplicate delivery message ignored');
     return;
   }
 
@@ -75,7 +76,7 @@ async function dispatch(deps: DeliveryDeps, message: DeliveryRequested): Promise
       { deadline: attempt.lease_expires_at.getTime(), slotTaken: true, stopping: deps.stopping },
     );
     outcome = { kind: 'succeeded', vendorMessageId: accepted.vendorMessageId };
-    if (accepted.vendorMessageId === null) log.warn({ vendor: deps.vendor.name }, 'vendor accepted the message without a message id');
+    if (accepted.vendorMessageId === null) log().warn({ vendor: deps.vendor.name }, 'vendor accepted the message without a message id');
   } catch (err) {
     if (err instanceof NotSentError) {
       outcome = { kind: 'not_sent', retryAt: err.retryAt, reason: err.message };
@@ -93,18 +94,17 @@ async function dispatch(deps: DeliveryDeps, message: DeliveryRequested): Promise
   const label = status ?? 'lease_lost';
   deps.metrics.duration.observe({ channel: attempt.channel, outcome: label }, (performance.now() - started) / 1_000);
   deps.metrics.outcomes.inc({ channel: attempt.channel, outcome: label });
-  const fields = {
+  const fields = () => ({
     status: label,
     retryCount: attempt.retry_count,
     address: maskAddress(attempt.channel, attempt.address),
     vendor: deps.vendor.name,
     ...(outcome.kind === 'failed' ? { errorClass: outcome.errorClass, detail: outcome.detail } : {}),
     ...(outcome.kind === 'not_sent' ? { reason: outcome.reason, retryAt: outcome.retryAt.toISOString() } : {}),
-  };
-  if (status === null) log.warn(fields, 'attempt was recovered by the relay before its outcome was recorded');
-  else if (status === 'SUCCEEDED') log.debug(fields, 'delivery dispatched');
-  else if (outcome.kind === 'not_sent') log.info(fields, 'delivery not sent, released for later');
-  else log.info(fields, 'delivery failed');
+  });
+  if (status === null) log().warn(fields(), 'attempt was recovered by the relay before its outcome was recorded');
+  else if (status !== 'SUCCEEDED') log().info(fields(), outcome.kind === 'not_sent' ? 'delivery not sent, released for later' : 'delivery failed');
+  else if (deps.logger.isLevelEnabled('debug')) log().debug(fields(), 'delivery dispatched');
   // Last, before the offset may be committed: a crash before this step redelivers the message,
   // whose claim then finds the attempt final and completes the notification (above). A failure
   // completed its notification in the outcome transaction already.
