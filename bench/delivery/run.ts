@@ -25,7 +25,6 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { pino } from 'pino';
 import { CHANNELS, type Channel } from '@hub/domain';
@@ -35,10 +34,10 @@ import { createKafka, createProducer, createTopics, deleteTopicsWithPrefix, ensu
 import { createMetricsRegistry } from '@hub/observability';
 import { MockVendor } from '@hub/vendors';
 import { OutboxRelay } from '../../services/outbox-relay/src/relay.ts';
+import { bundleServices, serviceEntry } from '../../deploy/build/bundle.ts';
 import { freePort } from '../../shared/testing/src/ports.ts';
 import { seedNotification, seedNotifications } from '../../shared/testing/src/seed.ts';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const RELAY_ROWS = env('BENCH_RELAY_ROWS', 60_000);
 const RELAY_BATCH = env('BENCH_RELAY_BATCH', 1_000);
@@ -255,7 +254,9 @@ async function benchDispatcher(
 async function spawnService(service: string, onDispatched?: (attemptId: string, at: number) => void): Promise<void> {
   const port = await freePort();
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF, service)}`] : [];
-  const child = spawn(process.execPath, [...profile, '--disable-warning=TimeoutNegativeWarning', path.join(repoRoot, 'services', service, 'src', 'main.ts')], {
+  // As production runs it: its bundle, built from these sources.
+  await bundleServices([service]);
+  const child = spawn(process.execPath, [...profile, '--disable-warning=TimeoutNegativeWarning', serviceEntry(service)], {
     env: {
       ...SERVICE_TUNING,
       PATH: process.env.PATH ?? '',

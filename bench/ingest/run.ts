@@ -12,14 +12,13 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { createDb, migrateToLatest, newId, openPostgres } from '@hub/db';
 import { createTopics, makeEvent } from '@hub/messaging';
+import { bundleServices, serviceEntry } from '../../deploy/build/bundle.ts';
 import { freePort } from '../../shared/testing/src/ports.ts';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -158,7 +157,9 @@ async function ceiling(recipients: string[], concurrency: number): Promise<Sampl
 
 async function startIngest(port: number, extraEnv: Record<string, string>) {
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
-  const child = spawn(process.execPath, [...profile, '--disable-warning=TimeoutNegativeWarning', path.join(repoRoot, 'services/ingest-api/src/main.ts')], {
+  // As production runs it: its bundle, built from these sources.
+  await bundleServices(['ingest-api']);
+  const child = spawn(process.execPath, [...profile, '--disable-warning=TimeoutNegativeWarning', serviceEntry('ingest-api')], {
     env: {
       PATH: process.env.PATH ?? '',
       DATABASE_URL: DB_URL,
