@@ -34,6 +34,13 @@ describe('dispatcher configuration', () => {
     expect((error as ConfigError).variables.sort()).toEqual(['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN']);
   });
 
+  it('long-polls 3 s by default, and refuses a long poll the 6 s consumer session could not cover', () => {
+    expect(parseEnv(dispatcherConfigSchema('PUSH'), base)).toMatchObject({ DISPATCH_FETCH_MAX_WAIT_MS: 3_000 });
+    expect(parseEnv(dispatcherConfigSchema('PUSH'), { ...base, DISPATCH_FETCH_MAX_WAIT_MS: '1000' })).toMatchObject({ DISPATCH_FETCH_MAX_WAIT_MS: 1_000 });
+    expect(() => parseEnv(dispatcherConfigSchema('PUSH'), { ...base, DISPATCH_FETCH_MAX_WAIT_MS: '5000' })).toThrow(/DISPATCH_FETCH_MAX_WAIT_MS/);
+    expect(() => parseEnv(dispatcherConfigSchema('PUSH'), { ...base, DISPATCH_FETCH_MAX_WAIT_MS: '0' })).toThrow(/DISPATCH_FETCH_MAX_WAIT_MS/);
+  });
+
   it('rejects a failure rate outside 0..1 by name', () => {
     expect(() => parseEnv(dispatcherConfigSchema('EMAIL'), { ...base, MOCK_VENDOR_TRANSIENT_RATE: '1.5' })).toThrow(/MOCK_VENDOR_TRANSIENT_RATE/);
   });

@@ -37,6 +37,10 @@ export function dispatcherConfigSchema(channel: Channel) {
       // trip each: fewer Kafka fetches and Postgres statements per delivery, for at most this
       // much latency. 0 fetches again at once.
       DISPATCH_FETCH_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(10),
+      // How long an idle lane's long poll waits at the broker (a record answers it at once).
+      // Longer: fewer fetches and heartbeats while idle; shorter: a rebalance (a broker restart,
+      // a member that died) is heard sooner. At most 3 s, half the 6 s consumer session.
+      DISPATCH_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(100).max(3_000).default(3_000),
       // How long a claimed attempt belongs to this worker; past it the relay treats the worker
       // as dead and recovers the attempt, so a SIGKILLed dispatcher's deliveries are published
       // again about this plus the first backoff (2 s ±20 %) after the kill (~15 s), leaving half

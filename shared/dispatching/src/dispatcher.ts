@@ -26,6 +26,8 @@ export interface DispatcherOptions {
   retryConcurrency: number;
   /** After a fetch that brought deliveries, how long a lane waits before fetching again (default 0). */
   fetchLingerMs?: number;
+  /** How long an idle lane's long poll waits at the broker (default 3 s). */
+  fetchMaxWaitMs?: number;
   leaseMs: number;
   backoff: BackoffScale;
   /** How long stop() lets deliveries at the vendor finish (default 10 s); give it most of SHUTDOWN_TIMEOUT_MS. */
@@ -77,6 +79,7 @@ export class Dispatcher {
         registry: options.registry,
         ...(options.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: options.drainTimeoutMs }),
         ...(options.fetchLingerMs === undefined ? {} : { fetchLingerMs: options.fetchLingerMs }),
+        ...(options.fetchMaxWaitMs === undefined ? {} : { fetchMaxWaitMs: options.fetchMaxWaitMs }),
       });
     this.runners = [
       runner(lanes.priorityRetry, `${group}.priority.retry`, options.retryConcurrency),

@@ -87,6 +87,7 @@ export async function runDispatcher(channel: Channel, proc: Proc): Promise<void>
     priorityConcurrency: config.DISPATCH_PRIORITY_CONCURRENCY,
     retryConcurrency: config.DISPATCH_RETRY_CONCURRENCY,
     fetchLingerMs: config.DISPATCH_FETCH_LINGER_MS,
+    fetchMaxWaitMs: config.DISPATCH_FETCH_MAX_WAIT_MS,
     leaseMs: config.DISPATCH_LEASE_MS,
     // Deliveries at the vendor get most of the shutdown deadline; the rest is for the last
     // offset commit and closing the clients.

@@ -46,6 +46,11 @@ export interface ConsumerRunnerOptions<T> {
    */
   fetchLingerMs?: number;
   /**
+   * How long a fetch waits at the broker when nothing arrives (default 3 s, at most half the 6 s
+   * session): see start().
+   */
+  fetchMaxWaitMs?: number;
+  /**
    * How long stop() waits for running handlers before it commits and leaves (default 10 s). A
    * service gives it most of its SHUTDOWN_TIMEOUT_MS: a handler cut off mid-work is redelivered.
    */
@@ -115,8 +120,9 @@ export class ConsumerRunner<T> {
       // often an idle consumer asks, not how soon it sees a record. Was 100 ms (ten fetches a
       // second per lane, most of an idle hub's CPU), then 1 s (still 0.8 % of a core per idle
       // dispatcher, and as much again in the broker). kafkajs heartbeats after each fetch, so an
-      // idle member heartbeats every 3 s, half the session; a rebalance reaches it within 3 s.
-      maxWaitTimeInMs: 3_000,
+      // idle member heartbeats every 3 s, half the session; a rebalance reaches it within 3 s
+      // (the chaos suite's broker restart: consuming again after 1.5–6.9 s, 1.6–2.0 s with 1 s).
+      maxWaitTimeInMs: this.options.fetchMaxWaitMs ?? 3_000,
       allowAutoTopicCreation: false,
     });
     consumer.on(consumer.events.CRASH, (event) => {
