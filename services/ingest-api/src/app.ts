@@ -7,6 +7,7 @@ import { withCompareAndDelete } from './compare-and-delete.ts';
 import { createIngestMetrics } from './metrics.ts';
 import { withRateLimitCommand } from './rate-limit.ts';
 import { NotificationWriter } from './notification-writer.ts';
+import { createRecipientReader } from './usecases/send-notification.ts';
 import { ingestOpenApi } from './openapi-document.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
@@ -28,6 +29,7 @@ export function createApp(ingest: IngestDeps): Express {
     topics: createTopics(ingest.config.KAFKA_TOPIC_NAMESPACE),
     metrics: createIngestMetrics(ingest.registry),
     writer: new NotificationWriter(ingest, { maxBatch: ingest.config.WRITE_BATCH_MAX, maxConcurrent: ingest.config.WRITE_CONCURRENCY }),
+    recipients: createRecipientReader(ingest),
   };
   const app = express();
   app.disable('x-powered-by');

@@ -8,6 +8,7 @@ import type { Readiness, Registry } from '@hub/observability';
 import type { IngestConfig } from './config.ts';
 import type { IngestMetrics } from './metrics.ts';
 import type { NotificationWriter } from './notification-writer.ts';
+import type { RecipientReader } from './usecases/send-notification.ts';
 import type { SnsTrust } from './routes/vendor-receipts-sns.ts';
 
 /** What main.ts (or a test) hands to createApp. */
@@ -36,4 +37,6 @@ export interface Deps extends IngestDeps {
   topics: Topics;
   metrics: IngestMetrics;
   writer: NotificationWriter;
+  /** Batches the recipient reads of concurrent sends into one statement. */
+  recipients: RecipientReader;
 }

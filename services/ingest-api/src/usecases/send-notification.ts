@@ -37,7 +37,7 @@ export const duplicateRequest = (notificationId: string) =>
     details: { notificationId },
   });
 
-type Pick_ = Pick<Deps, 'db' | 'sql' | 'redis' | 'clock' | 'config' | 'topics' | 'metrics' | 'logger' | 'writer'>;
+type Pick_ = Pick<Deps, 'db' | 'sql' | 'redis' | 'clock' | 'config' | 'topics' | 'metrics' | 'logger' | 'writer' | 'recipients'>;
 
 /**
  * POST /notifications. Order matters: claim the key (Redis SET NX, pending), resolve channels and
@@ -147,27 +147,25 @@ type Snapshot = Awaited<ReturnType<typeof loadRecipient>>;
 
 /**
  * The recipient, its preference row, its active devices and its suppressed addresses, in one
- * round trip, shared with the concurrent requests (recipientReader).
+ * round trip, shared with the concurrent requests (createRecipientReader).
  */
 async function loadRecipient(deps: Pick_, recipientId: string): Promise<RecipientRow | undefined> {
-  let reads = recipientReads.get(deps.sql);
-  if (!reads) recipientReads.set(deps.sql, (reads = recipientReader(deps)));
-  return reads.submit(recipientId);
+  return deps.recipients.submit(recipientId);
 }
 
 type RecipientRow = Awaited<ReturnType<ReturnType<typeof recipientQuery>['executeTakeFirstOrThrow']>>;
 
+export type RecipientReader = MicroBatcher<string, RecipientRow | undefined>;
+
 /**
- * One per pool (a test has its own): the reads it batches must go to that pool's database.
+ * One per app, beside the writer (createApp): the reads it batches go to that app's pool.
  * Reads recipients for concurrent requests together (MicroBatcher): the ids asked for while
  * the event loop handles one round of I/O go to Postgres as one statement (`r.id = any($1)`),
  * one message and one execution instead of one per request. The statement is built once and
  * run on the pool, not through kysely: building it per request cost a tenth of ingest's CPU,
  * and kysely reserves a connection per query.
  */
-const recipientReads = new WeakMap<Pick_['sql'], MicroBatcher<string, RecipientRow | undefined>>();
-
-function recipientReader(deps: Pick_): MicroBatcher<string, RecipientRow | undefined> {
+export function createRecipientReader(deps: Pick<Deps, 'db' | 'sql'>): RecipientReader {
   const statement = compileRecipientQuery(deps.db);
   return new MicroBatcher({
     maxSize: 256,
