@@ -16,6 +16,9 @@ import { freePort } from '../../shared/testing/src/ports.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+/** The services' bundles, built by the first hub this process starts. */
+let bundled: Promise<void> | undefined;
+
 /** The seven services, in the order they are started. */
 export const SERVICES = ['ingest-api', 'admin-api', 'outbox-relay', 'dispatcher-push', 'dispatcher-email', 'dispatcher-sms', 'dispatcher-kakao'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -108,8 +111,9 @@ export class LocalHub {
 
   /** Spawns the seven services and waits until each answers /readyz with 200. */
   async startServices(): Promise<void> {
-    // As production runs them: bundles, built from these sources.
-    await bundleServices();
+    // As production runs them: bundles, built from these sources once per process (bench:cost
+    // starts a hub per run).
+    await (bundled ??= bundleServices());
     const start = async (name: ServiceName) => {
       const port = await freePort();
       const env: Record<string, string> = {

@@ -12,7 +12,7 @@ import { build } from 'esbuild';
 
 export const SERVICE_NAMES = ['ingest-api', 'admin-api', 'outbox-relay', 'dispatcher-push', 'dispatcher-email', 'dispatcher-sms', 'dispatcher-kakao'] as const;
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Where a service's bundle is: `node <this>` runs the service. */
 export const serviceEntry = (service: string): string => path.join(repoRoot, 'dist', service, 'main.mjs');
