@@ -7,6 +7,7 @@ import { withCompareAndDelete } from './compare-and-delete.ts';
 import { createIngestMetrics } from './metrics.ts';
 import { withRateLimitCommand } from './rate-limit.ts';
 import { NotificationWriter } from './notification-writer.ts';
+import { ReceiptWriter } from './usecases/ack-delivery.ts';
 import { createRecipientReader } from './usecases/send-notification.ts';
 import { ingestOpenApi } from './openapi-document.ts';
 import { deviceRoutes } from './routes/devices.ts';
@@ -24,12 +25,18 @@ export function createApp(ingest: IngestDeps): Express {
   // Lua scripts become commands of the client before any request can open a pipeline.
   withCompareAndDelete(ingest.redis);
   withRateLimitCommand(ingest.redis);
+  const topics = createTopics(ingest.config.KAFKA_TOPIC_NAMESPACE);
   const deps: Deps = {
     ...ingest,
-    topics: createTopics(ingest.config.KAFKA_TOPIC_NAMESPACE),
+    topics,
     metrics: createIngestMetrics(ingest.registry),
+    // The group-commit queues, one per app: each batches what concurrent requests write or read.
     writer: new NotificationWriter(ingest, { maxBatch: ingest.config.WRITE_BATCH_MAX, maxConcurrent: ingest.config.WRITE_CONCURRENCY }),
     recipients: createRecipientReader(ingest),
+    // 4 receipt statements in flight measured best on a 2-core box (npm run load -- callbacks;
+    // with 2, receipts queued behind too few commits; with 8, batches held one or two), and 4
+    // stays below DATABASE_POOL_MAX for the other routes.
+    receipts: new ReceiptWriter({ ...ingest, topics, logger: ingest.logger.child({ component: 'delivery-receipts' }) }, { maxBatch: 64, maxConcurrent: 4 }),
   };
   const app = express();
   app.disable('x-powered-by');

@@ -8,6 +8,7 @@ import type { Readiness, Registry } from '@hub/observability';
 import type { IngestConfig } from './config.ts';
 import type { IngestMetrics } from './metrics.ts';
 import type { NotificationWriter } from './notification-writer.ts';
+import type { ReceiptWriter } from './usecases/ack-delivery.ts';
 import type { RecipientReader } from './usecases/send-notification.ts';
 import type { SnsTrust } from './routes/vendor-receipts-sns.ts';
 
@@ -39,4 +40,6 @@ export interface Deps extends IngestDeps {
   writer: NotificationWriter;
   /** Batches the recipient reads of concurrent sends into one statement. */
   recipients: RecipientReader;
+  /** Applies the vendor receipts of concurrent requests together. */
+  receipts: ReceiptWriter;
 }

@@ -2,16 +2,12 @@ import express, { Router } from 'express';
 import { AppError, parseInput, parseJsonBody } from '@hub/http';
 import type { Deps } from '../deps.ts';
 import { ackBody, ackParams } from '../schemas.ts';
-import { ReceiptWriter, ackDelivery } from '../usecases/ack-delivery.ts';
+import { ackDelivery } from '../usecases/ack-delivery.ts';
 import { claimReceipt, verifyWebhook, type ReceiptClaim, type VerifiedReceipt } from '../webhook-signature.ts';
 
 export function deliveryRoutes(deps: Deps): Router {
   const router = Router();
   const log = deps.logger.child({ component: 'delivery-receipts' });
-  // Group commit of receipts (ReceiptWriter). 4 statements in flight measured best on a 2-core
-  // box (npm run load -- callbacks; with 2, receipts queued behind too few commits; with 8,
-  // batches held one or two), and 4 stays below DATABASE_POOL_MAX for the other routes.
-  const receipts = new ReceiptWriter({ ...deps, logger: log }, { maxBatch: 64, maxConcurrent: 4 });
   // Raw bytes: the signature covers the body exactly as sent (whitespace included), so it must
   // be verified before, and independently of, JSON parsing.
   const raw = express.raw({ type: () => true, limit: deps.config.BODY_LIMIT_BYTES });
@@ -40,7 +36,7 @@ export function deliveryRoutes(deps: Deps): Router {
     try {
       const { attemptId } = parseInput(ackParams, req.params, 'params');
       const body = parseInput(ackBody, parseJsonBody(rawBody), 'body');
-      result = await ackDelivery({ receipts }, { attemptId: attemptId.toLowerCase(), vendor, ...body });
+      result = await ackDelivery(deps, { attemptId: attemptId.toLowerCase(), vendor, ...body });
     } catch (err) {
       // A client error (a 400, an unknown attempt) is final: the same receipt again is a replay.
       // Anything else (Postgres down, a bug) must not cost the vendor its retry.

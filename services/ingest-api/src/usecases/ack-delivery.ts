@@ -61,11 +61,11 @@ export class ReceiptWriter {
 
 /**
  * POST /deliveries/{attemptId}/ack, after its signature was verified: the receipt is applied by
- * the attempt lifecycle (@hub/attempts acknowledgeReceipt, through the router's ReceiptWriter).
+ * the attempt lifecycle (@hub/attempts acknowledgeReceipt, through the app's ReceiptWriter).
  * A vendor only ever receives its own channel's attempts: a receipt signed with the SES secret
  * must not settle a PUSH attempt, and is answered like an unknown attempt (no oracle).
  */
-export async function ackDelivery(deps: { receipts: ReceiptWriter }, input: AckInput): Promise<{ attemptId: string; status: AttemptStatus; applied: boolean }> {
+export async function ackDelivery(deps: Pick<Deps, 'receipts'>, input: AckInput): Promise<{ attemptId: string; status: AttemptStatus; applied: boolean }> {
   const missing = () => notFound('NOT_FOUND', `attempt ${input.attemptId} does not exist`);
   const channel = VENDOR_CHANNEL[input.vendor];
   if (!channel) throw missing();
