@@ -18,11 +18,14 @@ export function createApp(deps: AdminDeps): Express {
   // own `trust proxy` stays off so nothing else believes a client-sent X-Forwarded-For.
   app.set('trust proxy', false);
   app.set('query parser', 'simple');
+  // No ETag: nothing sends If-None-Match (the API's answers are not cached); see ingest-api.
+  app.set('etag', false);
   app.use(httpMetrics(deps.registry));
-  app.use(opsRouter(deps));
-  app.use(docsRouter());
   app.use('/api/v1/admin', dlqRouter(deps));
   app.use('/api/v1/admin', suppressionsRouter(deps));
+  // After the API, which carries the traffic: its requests need not be matched against these.
+  app.use(opsRouter(deps));
+  app.use(docsRouter());
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));
   return app;

@@ -8,6 +8,8 @@ import { notFoundHandler, problemHandler } from './problem.ts';
 export function opsApp(deps: { readiness: Readiness; registry: Registry; logger: Logger }): Express {
   const app = express();
   app.disable('x-powered-by');
+  // No ETag: a scrape never sends If-None-Match, and hashing every /metrics body costs CPU.
+  app.set('etag', false);
   app.use(opsRouter(deps));
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));
