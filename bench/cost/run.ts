@@ -2,7 +2,8 @@
 // infrastructure's processes, e.g. root, for the Postgres/Redis/Kafka lines):
 //   (a) idle CPU of each of the seven services, of Postgres (this database's backends, its
 //       background processes, the whole server), Redis and the Kafka broker;
-//   (b) idle RSS of each service;
+//   (b) idle RSS of each service, next to the RSS floor of this stack (bench/cost/rss-floor.ts:
+//       the libraries every service loads, used once, and its connections, bundled like them);
 //   (c) time from spawn() to the first 200 of /readyz, per service, started one at a time;
 //   (d) CPU time per delivered attempt at 100 notifications/s × 4 channels (SECURITY, mock
 //       vendors), across the seven services + Postgres + Kafka + Redis, from the load's start
@@ -31,7 +32,8 @@ import { pino } from 'pino';
 import { Pool } from 'undici';
 import { createDb, migrateToLatest, openPostgres } from '@hub/db';
 import { createKafka, deleteTopicsWithPrefix, ensureTopics } from '@hub/messaging';
-import { LocalHub, SERVICES, infra, withDatabase, type ServiceName } from '../lib/local-hub.ts';
+import { bundleEntry } from '../../deploy/build/bundle.ts';
+import { LocalHub, SERVICES, infra, repoRoot, withDatabase, type ServiceName } from '../lib/local-hub.ts';
 import { CLOCK_TICKS, ProcessSetCpu, backendsOf, busyPercent, cpuTicks, listenerPid, machineTicks, postgresBackground, postgresServerTicks, rssBytes } from '../lib/proc-stats.ts';
 import { GeneratorProcess } from '../load/generator-process.ts';
 import type { FloorMessage, FloorReply } from './floor.ts';
@@ -238,6 +240,7 @@ interface RunResult {
   ready: Map<ServiceName, number>;
   idle: Window;
   rss: Map<ServiceName, number>;
+  rssFloor: number;
   hub: DeliveryCost;
   floor: DeliveryCost;
 }
@@ -266,11 +269,19 @@ async function runOnce(run: number, infraPids: Infra): Promise<RunResult> {
   const floorNamespace = `${hub.namespace}floor`;
   const kafka = createKafka({ brokers: infra.brokers, clientId: `bench-cost-${hub.id}`, logger: pino({ level: 'silent' }) });
   let floor: ChildProcess | undefined;
+  let rssFloor: ChildProcess | undefined;
   let floorCreated = false;
   const generator = new GeneratorProcess();
   const hubSql = () => openPostgres(hub.dbUrl, { max: 1, onnotice: () => {} });
   const cleanup = async () => {
     await generator.close();
+    if (rssFloor && rssFloor.exitCode === null) {
+      const exited = new Promise((r) => rssFloor!.once('exit', r));
+      rssFloor.disconnect();
+      const timer = setTimeout(() => rssFloor!.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
     if (floor && floor.exitCode === null) {
       const exited = new Promise((r) => floor!.once('exit', r));
       floor.send({ type: 'exit' } satisfies FloorMessage);
@@ -292,16 +303,18 @@ async function runOnce(run: number, infraPids: Infra): Promise<RunResult> {
     if (quietAfterMs !== undefined) say(`the broker settled ${quietAfterMs} ms after the topics were created`);
     await hub.startServices();
     const ready = new Map(hub.services.map((s) => [s.name, s.readyMs]));
+    rssFloor = await startRssFloor(hub.dbUrl, `${floorNamespace}.rss-floor`, `${floorNamespace}-rss-floor`, kafka);
 
     say(`settling ${settleSeconds} s (consumer groups join), then ${idleSeconds} s idle`);
     await sleep(settleSeconds * 1_000);
     const idle = new Window(
-      new Map([...hub.services.map((s) => [s.name, s.pid] as const), ...sharedProcesses(infraPids)]),
+      new Map([...hub.services.map((s) => [s.name, s.pid] as const), [RSS_FLOOR, rssFloor.pid!], ...sharedProcesses(infraPids)]),
       postgresSets(infraPids, hub.dbName),
       infraPids.postmaster,
     );
     await measure(idle, () => sleep(idleSeconds * 1_000), 1_000);
     const rss = new Map(hub.services.map((s) => [s.name, rssBytes(s.pid) ?? NaN]));
+    const rssFloorBytes = rssBytes(rssFloor.pid!) ?? NaN;
 
     // (d) the hub under load.
     const recipients = recipientsOf(hub.id);
@@ -387,7 +400,7 @@ async function runOnce(run: number, infraPids: Infra): Promise<RunResult> {
           offered: floorOffer.count,
           offeredSeconds: floorOffer.seconds,
         };
-        return { ready, idle, rss, hub: hubCost, floor: floorCost };
+        return { ready, idle, rss, rssFloor: rssFloorBytes, hub: hubCost, floor: floorCost };
       } finally {
         await floorSql.end();
       }
@@ -400,6 +413,26 @@ async function runOnce(run: number, infraPids: Infra): Promise<RunResult> {
   }
 }
 
+const RSS_FLOOR = 'rss floor (stack loaded + connected, idle)';
+
+/**
+ * Starts bench/cost/rss-floor.ts, bundled like the services, against the hub's Postgres, Redis
+ * and broker, and resolves once its connections and consumer group are up.
+ */
+async function startRssFloor(dbUrl: string, topic: string, group: string, kafka: ReturnType<typeof createKafka>): Promise<ChildProcess> {
+  await ensureTopics(kafka, [topic], { partitions: 1 });
+  const entry = await bundleEntry(path.join(repoRoot, 'bench', 'cost', 'rss-floor.ts'), 'bench-rss-floor');
+  const child = fork(entry, [], {
+    env: { PATH: process.env.PATH ?? '', FLOOR_DATABASE_URL: dbUrl, FLOOR_REDIS_URL: infra.redisUrl, FLOOR_BROKERS: infra.brokers.join(','), FLOOR_TOPIC: topic, FLOOR_GROUP: group },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`the RSS floor exited (${code}) before it was ready`)));
+  });
+  return child;
+}
+
 function result202(statuses: Record<string, number> | undefined): number {
   return statuses?.['202'] ?? 0;
 }
@@ -408,7 +441,9 @@ const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const pad = (s: string, n: number) => s.padEnd(n);
 const lpad = (s: string, n: number) => s.padStart(n);
 
-function report(run: number, r: RunResult): { idleTotal: number; hubMs: number; floorMs: number } {
+type Summary = { idleTotal: number; rss: number[]; rssFloor: number; hubMs: number; floorMs: number };
+
+function report(run: number, r: RunResult): Summary {
   out(`\n=== bench:cost run ${run} (${os.availableParallelism()} cores; USER_HZ ${CLOCK_TICKS}) ===`);
   out(`(a) idle CPU over ${r.idle.seconds.toFixed(0)} s (% of one core), (b) idle RSS, (c) spawn → /readyz 200 (services started one at a time)`);
   out(`  ${pad('process', 44)}${lpad('idle CPU', 10)}${lpad('RSS', 10)}${lpad('ready', 10)}`);
@@ -421,7 +456,8 @@ function report(run: number, r: RunResult): { idleTotal: number; hubMs: number; 
     out(`  ${pad(name, 44)}${lpad(`${r.idle.percent(ticks).toFixed(2)}%`, 10)}${lpad(mb(r.rss.get(name)!), 10)}${lpad(`${r.ready.get(name)!.toFixed(0)} ms`, 10)}`);
   }
   out(`  ${pad('seven services together', 44)}${lpad(`${r.idle.percent(servicesTicks).toFixed(2)}%`, 10)}${lpad(mb(servicesRss), 10)}`);
-  for (const [name, ticks] of r.idle.ticks) if (!(SERVICES as readonly string[]).includes(name)) out(`  ${pad(name, 44)}${lpad(`${r.idle.percent(ticks).toFixed(2)}%`, 10)}`);
+  out(`  ${pad(RSS_FLOOR, 44)}${lpad(`${r.idle.percent(r.idle.ticks.get(RSS_FLOOR)!).toFixed(2)}%`, 10)}${lpad(mb(r.rssFloor), 10)}`);
+  for (const [name, ticks] of r.idle.ticks) if (!(SERVICES as readonly string[]).includes(name) && name !== RSS_FLOOR) out(`  ${pad(name, 44)}${lpad(`${r.idle.percent(ticks).toFixed(2)}%`, 10)}`);
   out(`  ${pad('postgres: whole server (everything on it)', 44)}${lpad(`${r.idle.percent(r.idle.serverTicks).toFixed(2)}%`, 10)}`);
   out(`  machine: ${r.idle.machineBusy.toFixed(0)}% busy of ${os.availableParallelism()} cores meanwhile (other work on the box included)`);
 
@@ -467,7 +503,7 @@ function report(run: number, r: RunResult): { idleTotal: number; hubMs: number; 
   const floorMs = perDelivery(r.floor, floorTotal);
   row('total', hubMs, floorMs);
   out(`  ratio hub ÷ floor: ${(hubMs / floorMs).toFixed(2)} (CPU per delivered attempt; the load generator is not counted)`);
-  return { idleTotal: r.idle.percent(servicesTicks), hubMs, floorMs };
+  return { idleTotal: r.idle.percent(servicesTicks), rss: [...r.rss.values()], rssFloor: r.rssFloor, hubMs, floorMs };
 }
 
 async function main(): Promise<number> {
@@ -483,7 +519,7 @@ async function main(): Promise<number> {
   }
   out(`bench:cost: ${runs} run(s); idle ${idleSeconds} s after ${settleSeconds} s settling; load ${rate} notifications/s × 4 channels for ${loadSeconds} s; infrastructure PIDs postgres ${infraPids.postmaster ?? '?'}, redis ${infraPids.redis ?? '?'}, kafka ${infraPids.kafka ?? '?'}`);
   out('numbers are indicative: everything, and other work, shares this machine');
-  const summary: { idleTotal: number; hubMs: number; floorMs: number }[] = [];
+  const summary: Summary[] = [];
   let failed = false;
   try {
     for (let run = 1; run <= runs; run++) summary.push(report(run, await runOnce(run, infraPids)));
@@ -494,8 +530,13 @@ async function main(): Promise<number> {
     await admin.end();
   }
   if (summary.length > 1) {
-    out('\nsummary: run, seven services idle (% of one core), CPU per delivered attempt hub / floor (ms), ratio');
-    summary.forEach((s, i) => out(`  ${i + 1}  ${s.idleTotal.toFixed(2)}%  ${s.hubMs.toFixed(3)} / ${s.floorMs.toFixed(3)} ms  ${(s.hubMs / s.floorMs).toFixed(2)}`));
+    out('\nsummary: run, seven services idle (% of one core), service idle RSS min–max / RSS floor, CPU per delivered attempt hub / floor (ms), ratio');
+    summary.forEach((s, i) =>
+      out(
+        `  ${i + 1}  ${s.idleTotal.toFixed(2)}%  ${mb(Math.min(...s.rss))}–${mb(Math.max(...s.rss))} / ${mb(s.rssFloor)}  ` +
+          `${s.hubMs.toFixed(3)} / ${s.floorMs.toFixed(3)} ms  ${(s.hubMs / s.floorMs).toFixed(2)}`,
+      ),
+    );
   }
   return failed ? 1 : 0;
 }

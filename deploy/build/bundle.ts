@@ -28,27 +28,36 @@ export async function bundleServices(services: readonly string[] = SERVICE_NAMES
   await Promise.all(
     services.map(async (service) => {
       if (!(SERVICE_NAMES as readonly string[]).includes(service)) throw new Error(`unknown service ${service}; one of ${SERVICE_NAMES.join(', ')}`);
-      const outdir = path.join(repoRoot, 'dist', service);
-      await rm(outdir, { recursive: true, force: true });
-      await build({
-        entryPoints: { main: path.join(repoRoot, 'services', service, 'src', 'main.ts') },
-        outdir,
-        outExtension: { '.js': '.mjs' },
-        bundle: true,
-        splitting: true,
-        format: 'esm',
-        platform: 'node',
-        target: 'node24',
-        external: EXTERNAL,
-        banner: { js: BANNER },
-        // Not minified: a stack trace names the function and the bundle keeps each module's path.
-        // (So no keepNames either: it would only wrap every function and class created at run
-        // time in a defineProperty call, ~1 % of a dispatcher's CPU under load.)
-        legalComments: 'none',
-        logLevel: 'warning',
-      });
+      await bundleEntry(path.join(repoRoot, 'services', service, 'src', 'main.ts'), service);
     }),
   );
+}
+
+/**
+ * Bundles one entry point the way the services are bundled, into dist/<name>/main.mjs (also
+ * what a bench compares a service with: bench/cost/rss-floor.ts). Returns that file's path.
+ */
+export async function bundleEntry(entry: string, name: string): Promise<string> {
+  const outdir = path.join(repoRoot, 'dist', name);
+  await rm(outdir, { recursive: true, force: true });
+  await build({
+    entryPoints: { main: entry },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node24',
+    external: EXTERNAL,
+    banner: { js: BANNER },
+    // Not minified: a stack trace names the function and the bundle keeps each module's path.
+    // (So no keepNames either: it would only wrap every function and class created at run
+    // time in a defineProperty call, ~1 % of a dispatcher's CPU under load.)
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  return path.join(outdir, 'main.mjs');
 }
 
 if (import.meta.main) {
