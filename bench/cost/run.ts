@@ -34,7 +34,7 @@ import { createDb, migrateToLatest, openPostgres } from '@hub/db';
 import { createKafka, deleteTopicsWithPrefix, ensureTopics } from '@hub/messaging';
 import { bundleEntry } from '../../deploy/build/bundle.ts';
 import { LocalHub, SERVICES, infra, repoRoot, withDatabase, type ServiceName } from '../lib/local-hub.ts';
-import { CLOCK_TICKS, ProcessSetCpu, backendsOf, busyPercent, cpuTicks, listenerPid, machineTicks, postgresBackground, postgresServerTicks, rssBytes } from '../lib/proc-stats.ts';
+import { CLOCK_TICKS, ProcessSetCpu, backendsOf, backendsOfApp, busyPercent, cpuTicks, listenerPid, machineTicks, postgresBackground, postgresServerTicks, rssBytes } from '../lib/proc-stats.ts';
 import { GeneratorProcess } from '../load/generator-process.ts';
 import type { FloorMessage, FloorReply } from './floor.ts';
 
@@ -334,7 +334,11 @@ async function runOnce(run: number, infraPids: Infra): Promise<RunResult> {
       await drained(sql, 'hub warm-up');
       const before = (await drainCounts(sql)).succeeded;
       say(`hub: ${rate} notifications/s × 4 channels for ${loadSeconds} s, then until drained`);
-      const hubWindow = new Window(new Map([...hub.services.map((s) => [s.name, s.pid] as const), ...sharedProcesses(infraPids)]), postgresSets(infraPids, hub.dbName), infraPids.postmaster);
+      const hubWindow = new Window(
+        new Map([...hub.services.map((s) => [s.name, s.pid] as const), ...sharedProcesses(infraPids)]),
+        new Map([...postgresSets(infraPids, hub.dbName), ...SERVICES.map((name) => [pgServing(name), new ProcessSetCpu(backendsOfApp(infraPids.admin, hub.dbName, name))] as const)]),
+        infraPids.postmaster,
+      );
       const load = await measure(hubWindow, async () => {
         const result = await generator.drive(sendSpec(loadSeconds));
         await drained(sql, 'hub load');
@@ -414,6 +418,7 @@ async function runOnce(run: number, infraPids: Infra): Promise<RunResult> {
 }
 
 const RSS_FLOOR = 'rss floor (stack loaded + connected, idle)';
+const pgServing = (service: ServiceName) => `postgres: backends serving ${service}`;
 
 /**
  * Starts bench/cost/rss-floor.ts, bundled like the services, against the hub's Postgres, Redis
@@ -486,9 +491,18 @@ function report(run: number, r: RunResult): Summary {
       floorTotal += ticks;
     }
   }
-  const hubPg = [...r.hub.window.ticks].find(([n]) => n.startsWith('postgres: backends'))?.[1] ?? 0;
-  const floorPg = [...r.floor.window.ticks].find(([n]) => n.startsWith('postgres: backends'))?.[1] ?? 0;
+  const hubPg = [...r.hub.window.ticks].find(([n]) => n.startsWith('postgres: backends of '))?.[1] ?? 0;
+  const floorPg = [...r.floor.window.ticks].find(([n]) => n.startsWith('postgres: backends of '))?.[1] ?? 0;
   row("postgres: this run's database backends", perDelivery(r.hub, hubPg), perDelivery(r.floor, floorPg));
+  // Where the hub's share goes: the backends of each service's pool (application_name); the rest
+  // is this bench's own drain checks at the end of the window.
+  let served = 0;
+  for (const name of SERVICES) {
+    const ticks = r.hub.window.ticks.get(pgServing(name)) ?? 0;
+    served += ticks;
+    if (ticks > 0) row(`  of which serving ${name}`, perDelivery(r.hub, ticks), undefined);
+  }
+  row('  of which the rest (this bench)', perDelivery(r.hub, hubPg - served), undefined);
   hubTotal += hubPg;
   floorTotal += floorPg;
   for (const name of ['postgres: background (shared)', 'redis (shared)', 'kafka broker (shared)']) {

@@ -126,6 +126,10 @@ export class ProcessSetCpu {
 export const backendsOf = (admin: postgres.Sql, database: string) => async (): Promise<number[]> =>
   (await admin<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${database}`).map((r) => r.pid);
 
+/** The backends of one database that a client opened under `applicationName` (each service names its pool). */
+export const backendsOfApp = (admin: postgres.Sql, database: string, applicationName: string) => async (): Promise<number[]> =>
+  (await admin<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${database} and application_name = ${applicationName}`).map((r) => r.pid);
+
 /** Postgres's own background processes (checkpointer, WAL writer, background writer, launchers): shared by every database. */
 export const postgresBackground = (admin: postgres.Sql) => async (): Promise<number[]> =>
   (await admin<{ pid: number }[]>`select pid from pg_stat_activity where datname is null`).map((r) => r.pid);
