@@ -21,8 +21,8 @@ export const relayConfigSchema = z.object({
   // After a NOTIFY, how long a publisher waits before it claims, so the commits of that moment
   // go in one claim transaction and one produce request instead of one each: under a steady
   // trickle of sends most of the relay's, Postgres's and the broker's work per delivery. Adds
-  // at most this much to a delivery's latency. 0 claims at once.
-  RELAY_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(10),
+  // at most this much to a delivery's latency. 0 claims at once. 100 ms, not 10: ADR 0032.
+  RELAY_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(100),
   // How often due retries are re-driven and expired dispatch leases recovered.
   RELAY_MAINTENANCE_INTERVAL_MS: positiveInt(1_000),
   // The lost-record sweep (SPEC §4): every INTERVAL, PENDING attempts whose delivery request was
