@@ -3,11 +3,15 @@
 // the Kafka records it produces and consumes, done with nothing but postgres.js and kafkajs.
 //   accept:   one transaction per notification (idempotency key, notification, 4 attempts,
 //             4 delivery + 1 fanned-out outbox rows, audit row), open-loop at the given rate;
-//   relay:    every 10 ms, the outbox rows written since are produced (one idempotent producer,
-//             acks=all) and marked published in one UPDATE;
+//   relay:    every relayLingerMs (the hub's RELAY_LINGER_MS), the outbox rows written since are
+//             produced (one idempotent producer, acks=all) and marked published in one UPDATE;
 //   dispatch: one consumer (eachBatch) claims the batch's attempts (PENDING → DISPATCHING), records
 //             them SUCCEEDED with their vendor-result outbox rows, completes the notifications
-//             whose attempts are all final, then produces the vendor results and marks them published.
+//             whose attempts are all final, then produces the vendor results and marks them
+//             published; after a batch it waits dispatchLingerMs (the hub's
+//             DISPATCH_FETCH_LINGER_MS) before the next fetch, as a dispatcher lane does.
+// The floor batches over the same windows as the hub, so the ratio compares the work, not the
+// batching.
 // Messages: parent → {type:'prepare', …} → child {type:'ready'}; parent → {type:'go', rate, seconds}
 // → child {type:'offered', count, seconds} (as often as asked); parent → {type:'exit'}.
 import { randomUUID } from 'node:crypto';
@@ -21,6 +25,8 @@ export interface FloorPrepare {
   topics: { delivery: string; fannedOut: string; vendorResult: string };
   group: string;
   recipients: { id: string; token: string; email: string; phone: string }[];
+  relayLingerMs: number;
+  dispatchLingerMs: number;
 }
 export type FloorMessage = FloorPrepare | { type: 'go'; rate: number; seconds: number } | { type: 'exit' };
 export type FloorReply = { type: 'ready' } | { type: 'offered'; count: number; seconds: number } | { type: 'error'; message: string };
@@ -64,7 +70,7 @@ async function prepare(p: FloorPrepare): Promise<{ go: (rate: number, seconds: n
     });
     return relaying;
   };
-  const relayTimer = setInterval(() => void relay().catch((err: unknown) => reply({ type: 'error', message: String(err) })), 10);
+  const relayTimer = setInterval(() => void relay().catch((err: unknown) => reply({ type: 'error', message: String(err) })), Math.max(1, p.relayLingerMs));
 
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await consumer.run({
@@ -102,6 +108,7 @@ async function prepare(p: FloorPrepare): Promise<{ go: (rate: number, seconds: n
           value: JSON.stringify({ eventId: r.id, type: 'notify.vendor.result', schemaVersion: 1, occurredAt: new Date().toISOString(), attemptId: r.attemptId, notificationId: r.notificationId, outcome: 'SUCCEEDED' }),
         });
       }
+      if (p.dispatchLingerMs > 0) await new Promise((r) => setTimeout(r, p.dispatchLingerMs));
     },
   });
   await joined;

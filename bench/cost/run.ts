@@ -9,7 +9,7 @@
 //       vendors), across the seven services + Postgres + Kafka + Redis, from the load's start
 //       until everything is delivered and published, next to the same-run cost of the floor
 //       (bench/cost/floor.ts: the same rows by raw SQL and the same records by raw kafkajs, in one
-//       process), and their ratio.
+//       process, batched over the services' lingers), and their ratio.
 // Infrastructure is assumed up (DATABASE_URL, REDIS_URL, KAFKA_BROKERS, with the same defaults as
 // the other benches); the hub gets a fresh database and topic namespace, and the floor another
 // database and namespace, all removed at the end. The load generator is its own process and is
@@ -33,6 +33,8 @@ import { Pool } from 'undici';
 import { createDb, migrateToLatest, openPostgres } from '@hub/db';
 import { createKafka, deleteTopicsWithPrefix, ensureTopics } from '@hub/messaging';
 import { bundleEntry } from '../../deploy/build/bundle.ts';
+import { dispatcherConfigSchema } from '@hub/dispatching';
+import { relayConfigSchema } from '../../services/outbox-relay/src/config.ts';
 import { LocalHub, SERVICES, infra, repoRoot, withDatabase, type ServiceName } from '../lib/local-hub.ts';
 import { CLOCK_TICKS, ProcessSetCpu, backendsOf, backendsOfApp, busyPercent, cpuTicks, listenerPid, machineTicks, postgresBackground, postgresServerTicks, rssBytes } from '../lib/proc-stats.ts';
 import { GeneratorProcess } from '../load/generator-process.ts';
@@ -245,6 +247,13 @@ interface RunResult {
   floor: DeliveryCost;
 }
 
+// The floor batches over the hub's windows: its relay round and its wait after a consumed batch
+// are the services' lingers (their defaults, or what this bench passes on to them).
+const lingers = {
+  relayLingerMs: relayConfigSchema.shape.RELAY_LINGER_MS.parse(process.env.RELAY_LINGER_MS),
+  dispatchLingerMs: dispatcherConfigSchema('PUSH').shape.DISPATCH_FETCH_LINGER_MS.parse(process.env.DISPATCH_FETCH_LINGER_MS),
+};
+
 // Service knobs under test, passed on when set for the bench.
 const tuning = Object.fromEntries(
   Object.entries(process.env).filter(([k, v]) => v !== undefined && /^(DATABASE_POOL_MAX|DISPATCH_.*|RELAY_.*|WRITE_.*|VENDOR_.*|MOCK_VENDOR_.*)$/.test(k)),
@@ -380,7 +389,7 @@ async function runOnce(run: number, infraPids: Infra): Promise<RunResult> {
           });
         const send = (m: FloorMessage) => child.send(m);
         const readyReply = next('ready');
-        send({ type: 'prepare', dbUrl: floorUrl, brokers: infra.brokers, topics, group: `${floorNamespace}-group`, recipients: floorRecipients });
+        send({ type: 'prepare', dbUrl: floorUrl, brokers: infra.brokers, topics, group: `${floorNamespace}-group`, recipients: floorRecipients, ...lingers });
         await readyReply;
         say(`floor warm-up: ${rate}/s for ${warmupSeconds} s, then drain`);
         let offered = next('offered');
@@ -468,6 +477,7 @@ function report(run: number, r: RunResult): Summary {
 
   const perDelivery = (c: DeliveryCost, ticks: number) => (c.delivered > 0 ? (ticks * (1_000 / CLOCK_TICKS)) / c.delivered : NaN);
   out(`\n(d) CPU per delivered attempt at ${rate} notifications/s × 4 channels, from the load's start until drained (ms of CPU per attempt)`);
+  out(`  lingers: relay ${lingers.relayLingerMs} ms, dispatch ${lingers.dispatchLingerMs} ms (the floor's relay round and its wait after a batch are the same)`);
   for (const c of [r.hub, r.floor]) {
     out(
       `  ${c.label}: ${c.offered} notifications offered in ${c.offeredSeconds.toFixed(1)} s, ${c.delivered} attempts delivered (SUCCEEDED), ` +
