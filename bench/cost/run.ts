@@ -284,20 +284,8 @@ async function runOnce(run: number, infraPids: Infra): Promise<RunResult> {
   const hubSql = () => openPostgres(hub.dbUrl, { max: 1, onnotice: () => {} });
   const cleanup = async () => {
     await generator.close();
-    if (rssFloor && rssFloor.exitCode === null) {
-      const exited = new Promise((r) => rssFloor!.once('exit', r));
-      rssFloor.disconnect();
-      const timer = setTimeout(() => rssFloor!.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    if (floor && floor.exitCode === null) {
-      const exited = new Promise((r) => floor!.once('exit', r));
-      floor.send({ type: 'exit' } satisfies FloorMessage);
-      const timer = setTimeout(() => floor!.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    if (rssFloor) await stopChild(rssFloor, (child) => child.disconnect());
+    if (floor) await stopChild(floor, (child) => child.send({ type: 'exit' } satisfies FloorMessage));
     if (floorCreated) await infraPids.admin.unsafe(`drop database if exists "${floorDb}" with (force)`).catch((err: unknown) => say(`could not drop ${floorDb}: ${String(err)}`));
     await deleteTopicsWithPrefix(kafka, `${floorNamespace}.`).catch(() => {});
     await hub.stop();
@@ -429,13 +417,26 @@ async function runOnce(run: number, infraPids: Infra): Promise<RunResult> {
 const RSS_FLOOR = 'rss floor (stack loaded + connected, idle)';
 const pgServing = (service: ServiceName) => `postgres: backends serving ${service}`;
 
+/** Asks a child process to exit and waits for it; SIGKILL after 10 s. */
+async function stopChild(child: ChildProcess, ask: (child: ChildProcess) => void): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  ask(child);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** The RSS floor's bundle, built once per process (a run starts one floor). */
+let rssFloorEntry: Promise<string> | undefined;
+
 /**
  * Starts bench/cost/rss-floor.ts, bundled like the services, against the hub's Postgres, Redis
  * and broker, and resolves once its connections and consumer group are up.
  */
 async function startRssFloor(dbUrl: string, topic: string, group: string, kafka: ReturnType<typeof createKafka>): Promise<ChildProcess> {
   await ensureTopics(kafka, [topic], { partitions: 1 });
-  const entry = await bundleEntry(path.join(repoRoot, 'bench', 'cost', 'rss-floor.ts'), 'bench-rss-floor');
+  const entry = await (rssFloorEntry ??= bundleEntry(path.join(repoRoot, 'bench', 'cost', 'rss-floor.ts'), 'bench-rss-floor'));
   const child = fork(entry, [], {
     env: { PATH: process.env.PATH ?? '', FLOOR_DATABASE_URL: dbUrl, FLOOR_REDIS_URL: infra.redisUrl, FLOOR_BROKERS: infra.brokers.join(','), FLOOR_TOPIC: topic, FLOOR_GROUP: group },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
