@@ -50,6 +50,18 @@ async function makeCertificates(): Promise<{ caFile: string; keystore: string }>
   return { caFile: file('ca.pem'), keystore };
 }
 
+/**
+ * A KRaft cluster id: 16 random bytes in base64url, never starting with '-'. One that does is
+ * read by the storage tool as an option ("--cluster-id/-t: expected one argument"), which failed
+ * a CI run about once in 64; Kafka's own `random-uuid` skips those ids the same way.
+ */
+function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 async function startBroker(keystore: string): Promise<Broker> {
   const { stdout } = await run('bash', [path.join(repoRoot, 'deploy/local/kafka.sh'), 'libs'], { timeout: 600_000 });
   const lib = stdout.trim().split('\n').at(-1)!;
@@ -93,7 +105,7 @@ async function startBroker(keystore: string): Promise<Broker> {
   );
   const jvm = ['-Xms64m', '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true', `-Dlog4j.configuration=file:${log4j}`, '-cp', `${lib}/*`];
   // SCRAM credentials live in the cluster metadata; in KRaft they are written at format time.
-  const clusterId = randomBytes(16).toString('base64url');
+  const clusterId = newClusterId();
   await run(
     'java',
     [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props,
