@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { addFailureOutput } from './failure-output.ts';
 import { pollUntil } from './poll.ts';
@@ -52,27 +53,44 @@ export interface StartedService {
 }
 
 /**
- * Spawns a service on a free port and resolves once its /readyz answers 200; fails with the
- * process output if it never does.
+ * Spawns a service on a free port and resolves once its /readyz answers 200. Fails with the
+ * process output if it never does, or as soon as the process exits. A port taken between
+ * freePort() and the service's listen (by another test's process or an outgoing connection) is
+ * not the service's fault: it is started again on another port, three times at most.
  */
 export async function startService(
   service: string,
   env: Record<string, string>,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; /** Where ports come from (default freePort). */ ports?: () => Promise<number> } = {},
 ): Promise<StartedService> {
-  const port = await freePort();
-  const child = spawnService(service, {
-    NODE_OPTIONS: '--disable-warning=TimeoutNegativeWarning',
-    ...env,
-    PORT: String(port),
-  });
-  const base = `http://127.0.0.1:${port}`;
-  await pollUntil(`${service} ready`, async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200, {
-    timeoutMs: options.timeoutMs ?? 60_000,
-    intervalMs: 200,
-  }).catch((err) => {
-    child.kill('SIGKILL');
-    throw new Error(`${service} never became ready; output:\n${child.output()}`, { cause: err });
-  });
-  return { process: child, port, base };
+  for (let tries = 1; ; tries++) {
+    const port = await (options.ports ?? freePort)();
+    const child = spawnService(service, {
+      NODE_OPTIONS: '--disable-warning=TimeoutNegativeWarning',
+      ...env,
+      PORT: String(port),
+    });
+    const base = `http://127.0.0.1:${port}`;
+    const exited = () => child.child.exitCode !== null || child.child.signalCode !== null;
+    const state = await pollUntil(
+      `${service} ready`,
+      async () => {
+        if (exited()) return 'exited';
+        // Bounded, and checked again after the answer: whoever took the port may hold the
+        // connection without answering, or answer in the service's place.
+        const answer = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+        return answer?.status === 200 && !exited() ? 'ready' : undefined;
+      },
+      { timeoutMs: options.timeoutMs ?? 60_000, intervalMs: 200 },
+    ).catch((err: unknown) => {
+      child.kill('SIGKILL');
+      throw new Error(`${service} never became ready; output:\n${child.output()}`, { cause: err });
+    });
+    if (state === 'ready') return { process: child, port, base };
+    // Everything it printed, before reading why it stopped.
+    await Promise.all([child.child.stdout, child.child.stderr].map((stream) => (stream ? finished(stream).catch(() => {}) : undefined)));
+    if (!child.output().includes('EADDRINUSE') || tries === 3) {
+      throw new Error(`${service} exited (${await child.exited}) before it was ready; output:\n${child.output()}`);
+    }
+  }
 }

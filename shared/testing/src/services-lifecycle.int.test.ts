@@ -34,7 +34,7 @@ function serviceEnv(port: number, databaseUrl: string): Record<string, string> {
 }
 
 async function status(port: number, path: string): Promise<{ code: number; body: string }> {
-  const response = await fetch(`http://127.0.0.1:${port}${path}`);
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5_000) });
   return { code: response.status, body: await response.text() };
 }
 
