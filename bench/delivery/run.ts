@@ -281,7 +281,14 @@ async function spawnService(service: string, onDispatched?: (attemptId: string, 
       onDispatched(entry.attemptId, Date.parse(entry.time));
     });
   }
-  await waitFor(`${service} ready`, async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200, 200);
+  await waitFor(
+    `${service} ready`,
+    async () => {
+      if (child.exitCode !== null) throw new Error(`${service} exited with ${child.exitCode} before it was ready`);
+      return (await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined))?.status === 200;
+    },
+    200,
+  );
 }
 
 interface CpuSample {

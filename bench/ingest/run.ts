@@ -182,7 +182,7 @@ async function startIngest(port: number, extraEnv: Record<string, string>) {
   const deadline = Date.now() + 20_000;
   for (;;) {
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) });
       if (res.ok) break;
     } catch {
       // not listening yet
