@@ -57,7 +57,7 @@ const FLOOR_INTERVAL_MS = env('BENCH_FLOOR_INTERVAL_MS', 20);
 // The end-to-end phase's services run on their defaults; these, when set for the bench, are
 // passed to them to measure a tuning (e.g. RELAY_PUBLISHERS=4 npm run bench:delivery).
 const SERVICE_TUNING: Record<string, string> = Object.fromEntries(
-  ['RELAY_PUBLISHERS', 'RELAY_BATCH_SIZE', 'DISPATCH_CONCURRENCY', 'DISPATCH_PRIORITY_CONCURRENCY', 'DATABASE_POOL_MAX'].flatMap((name) =>
+  ['RELAY_PUBLISHERS', 'RELAY_BATCH_SIZE', 'DISPATCH_CONCURRENCY', 'DISPATCH_PRIORITY_CONCURRENCY', 'DATABASE_POOL_MAX', 'RELAY_LINGER_MS', 'DISPATCH_FETCH_LINGER_MS'].flatMap((name) =>
     process.env[name] ? [[name, process.env[name]]] : [],
   ),
 );
