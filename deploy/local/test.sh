@@ -28,16 +28,22 @@ if [ -s .cache/int-failures.log ]; then
   tail -n 200 .cache/int-failures.log | cut -c1-400
 fi
 
-# One plain closing line summing both vitest projects.
+# One plain closing line summing both vitest projects. A file whose set-up failed fails no test
+# of its own (its tests count as skipped), so such files are named on a line of their own.
 node -e '
   const fs = require("fs");
   let passed = 0, failed = 0, skipped = 0;
+  const broken = [];
   for (const f of [".cache/vitest-unit.json", ".cache/vitest-int.json"]) {
     if (!fs.existsSync(f)) continue;
     const r = JSON.parse(fs.readFileSync(f, "utf8"));
     passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests;
+    for (const file of r.testResults) {
+      if (file.status === "failed" && !file.assertionResults.some((t) => t.status === "failed")) broken.push(require("path").relative(process.cwd(), file.name));
+    }
   }
   console.log(`Tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+  if (broken.length > 0) console.log(`Test files that failed outside their tests (set-up, tear-down, import): ${broken.length}: ${broken.join(", ")}`);
 ' || true
 echo "[test] total time: $(( $(date +%s) - started )) s (exit ${status})"
 exit "$status"
