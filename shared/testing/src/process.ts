@@ -52,6 +52,9 @@ export interface StartedService {
   base: string;
 }
 
+/** Ports a service is started on before startService gives up on taken ones. */
+const START_TRIES = 3;
+
 /**
  * Spawns a service on a free port and resolves once its /readyz answers 200. Fails with the
  * process output if it never does, or as soon as the process exits. A port taken between
@@ -89,7 +92,7 @@ export async function startService(
     if (state === 'ready') return { process: child, port, base };
     // Everything it printed, before reading why it stopped.
     await Promise.all([child.child.stdout, child.child.stderr].map((stream) => (stream ? finished(stream).catch(() => {}) : undefined)));
-    if (!child.output().includes('EADDRINUSE') || tries === 3) {
+    if (!child.output().includes('EADDRINUSE') || tries === START_TRIES) {
       throw new Error(`${service} exited (${await child.exited}) before it was ready; output:\n${child.output()}`);
     }
   }

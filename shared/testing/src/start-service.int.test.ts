@@ -50,9 +50,11 @@ describe('startService', () => {
   });
 
   it('gives up after three taken ports, with the output that says why', async () => {
-    const attempt = startService('admin-api', adminEnv(), { ports: async () => taken });
+    let offered = 0;
+    const attempt = startService('admin-api', adminEnv(), { ports: async () => (offered++, taken) });
     attempt.then((service) => started.push(service), () => {});
     await expect(attempt).rejects.toThrow(/admin-api exited \(1\) before it was ready[\s\S]*EADDRINUSE/);
+    expect(offered).toBe(3);
   });
 
   it('fails as soon as the service exits for another reason, not at the readiness deadline', async () => {
