@@ -1,5 +1,5 @@
-import express, { type Express } from 'express';
-import { httpMetrics, notFoundHandler, opsRouter, problemHandler } from '@hub/http';
+import type { Express } from 'express';
+import { httpMetrics, notFoundHandler, opsRouter, problemHandler, serviceApp } from '@hub/http';
 import type { AdminDeps } from './deps.ts';
 import { docsRouter } from './routes/docs.ts';
 import { dlqRouter } from './routes/dlq.ts';
@@ -9,17 +9,10 @@ export type { AdminDeps } from './deps.ts';
 
 /** The admin-api express app, without `listen` (tests drive it through supertest). */
 export function createApp(deps: AdminDeps): Express {
-  const app = express();
-  app.disable('x-powered-by');
+  const app = serviceApp();
   // Only the API: its handlers always end their response (res.json or the problem handler),
   // whereas an aborted static download of /docs may never call res.end.
   if (deps.inFlight) app.use('/api/v1/admin', deps.inFlight.middleware());
-  // Rate limiting keys on the socket address (or the configured trusted proxy hop); Express's
-  // own `trust proxy` stays off so nothing else believes a client-sent X-Forwarded-For.
-  app.set('trust proxy', false);
-  app.set('query parser', 'simple');
-  // No ETag: nothing sends If-None-Match (the API's answers are not cached); see ingest-api.
-  app.set('etag', false);
   app.use(httpMetrics(deps.registry));
   app.use('/api/v1/admin', dlqRouter(deps));
   app.use('/api/v1/admin', suppressionsRouter(deps));

@@ -1,5 +1,5 @@
 import express, { type Express } from 'express';
-import { httpMetrics, notFoundHandler, openApiRoutes, opsRouter, problemHandler, verifyJsonBody } from '@hub/http';
+import { httpMetrics, notFoundHandler, openApiRoutes, opsRouter, problemHandler, serviceApp, verifyJsonBody } from '@hub/http';
 import { createTopics } from '@hub/messaging';
 import { callerAuth } from './auth.ts';
 import type { Deps, IngestDeps } from './deps.ts';
@@ -38,15 +38,10 @@ export function createApp(ingest: IngestDeps): Express {
     // stays below DATABASE_POOL_MAX for the other routes.
     receipts: new ReceiptWriter({ ...ingest, topics, logger: ingest.logger.child({ component: 'delivery-receipts' }) }, { maxBatch: 64, maxConcurrent: 4 }),
   };
-  const app = express();
-  app.disable('x-powered-by');
+  const app = serviceApp();
   // Only the API: its handlers always end their response (res.json or the problem handler),
   // whereas an aborted static download of /docs may never call res.end.
   if (deps.inFlight) app.use('/api/v1', deps.inFlight.middleware());
-  app.set('query parser', 'simple');
-  // No ETag: nothing sends If-None-Match (the API's answers are not cached), and hashing every
-  // body was ~3 % of the receipt path's CPU.
-  app.set('etag', false);
   app.use(httpMetrics(deps.registry));
 
   const api = express.Router();

@@ -13,7 +13,7 @@ export {
 } from './validation.ts';
 export { httpMetrics, opsRouter } from './ops.ts';
 export { listen, type RunningServer } from './server.ts';
-export { opsApp } from './ops-app.ts';
+export { opsApp, serviceApp } from './ops-app.ts';
 export {
   openApiDocument,
   openApiRoutes,

@@ -3,14 +3,14 @@ import { pino } from 'pino';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { serviceApp } from './ops-app.ts';
 import { problemHandler } from './problem.ts';
 import { MAX_FIELD_ERRORS, MAX_INPUT_DEPTH, UNSTORABLE_TEXT, duplicateKeyPath, parseInput, parseJsonBody, verifyJsonBody } from './validation.ts';
 
 const query = z.object({ limit: z.coerce.number().int().min(1) }).strict();
 
 function app() {
-  const a = express();
-  a.set('query parser', 'simple');
+  const a = serviceApp();
   a.get('/items', (req, res) => void res.json(parseInput(query, req.query, 'query')));
   a.get('/escaped', (req) => {
     query.parse(req.query);
