@@ -37,6 +37,7 @@ import { dispatcherConfigSchema } from '@hub/dispatching';
 import { relayConfigSchema } from '../../services/outbox-relay/src/config.ts';
 import { LocalHub, SERVICES, infra, repoRoot, withDatabase, type ServiceName } from '../lib/local-hub.ts';
 import { CLOCK_TICKS, ProcessSetCpu, backendsOf, backendsOfApp, busyPercent, cpuTicks, listenerPid, machineTicks, postgresBackground, postgresServerTicks, rssBytes } from '../lib/proc-stats.ts';
+import { stopChild } from '../../shared/testing/src/children.ts';
 import { GeneratorProcess } from '../load/generator-process.ts';
 import type { FloorMessage, FloorReply } from './floor.ts';
 
@@ -284,8 +285,8 @@ async function runOnce(run: number, infraPids: Infra): Promise<RunResult> {
   const hubSql = () => openPostgres(hub.dbUrl, { max: 1, onnotice: () => {} });
   const cleanup = async () => {
     await generator.close();
-    if (rssFloor) await stopChild(rssFloor, (child) => child.disconnect());
-    if (floor) await stopChild(floor, (child) => child.send({ type: 'exit' } satisfies FloorMessage));
+    if (rssFloor) await stopChild(rssFloor, { killAfterMs: 10_000, ask: (child) => child.disconnect() });
+    if (floor) await stopChild(floor, { killAfterMs: 10_000, ask: (child) => child.send({ type: 'exit' } satisfies FloorMessage) });
     if (floorCreated) await infraPids.admin.unsafe(`drop database if exists "${floorDb}" with (force)`).catch((err: unknown) => say(`could not drop ${floorDb}: ${String(err)}`));
     await deleteTopicsWithPrefix(kafka, `${floorNamespace}.`).catch(() => {});
     await hub.stop();
@@ -416,16 +417,6 @@ async function runOnce(run: number, infraPids: Infra): Promise<RunResult> {
 
 const RSS_FLOOR = 'rss floor (stack loaded + connected, idle)';
 const pgServing = (service: ServiceName) => `postgres: backends serving ${service}`;
-
-/** Asks a child process to exit and waits for it; SIGKILL after 10 s. */
-async function stopChild(child: ChildProcess, ask: (child: ChildProcess) => void): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  ask(child);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 /** The RSS floor's bundle, built once per process (a run starts one floor). */
 let rssFloorEntry: Promise<string> | undefined;

@@ -35,6 +35,7 @@ import { createMetricsRegistry } from '@hub/observability';
 import { MockVendor } from '@hub/vendors';
 import { OutboxRelay } from '../../services/outbox-relay/src/relay.ts';
 import { bundleServices, serviceEntry } from '../../deploy/build/bundle.ts';
+import { untilReady } from '../../shared/testing/src/children.ts';
 import { freePort } from '../../shared/testing/src/ports.ts';
 import { seedNotification, seedNotifications } from '../../shared/testing/src/seed.ts';
 
@@ -281,14 +282,8 @@ async function spawnService(service: string, onDispatched?: (attemptId: string, 
       onDispatched(entry.attemptId, Date.parse(entry.time));
     });
   }
-  await waitFor(
-    `${service} ready`,
-    async () => {
-      if (child.exitCode !== null) throw new Error(`${service} exited with ${child.exitCode} before it was ready`);
-      return (await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined))?.status === 200;
-    },
-    200,
-  );
+  const state = await untilReady(child, `http://127.0.0.1:${port}`, { description: `bench phase: ${service} ready`, timeoutMs: PHASE_TIMEOUT_MS, intervalMs: 200 });
+  if (state === 'exited') throw new Error(`${service} exited with ${child.exitCode ?? child.signalCode} before it was ready`);
 }
 
 interface CpuSample {

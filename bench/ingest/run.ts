@@ -17,6 +17,7 @@ import { Redis } from 'ioredis';
 import { createDb, migrateToLatest, newId, openPostgres } from '@hub/db';
 import { createTopics, makeEvent } from '@hub/messaging';
 import { bundleServices, serviceEntry } from '../../deploy/build/bundle.ts';
+import { untilReady } from '../../shared/testing/src/children.ts';
 import { freePort } from '../../shared/testing/src/ports.ts';
 
 const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -179,17 +180,8 @@ async function startIngest(port: number, extraEnv: Record<string, string>) {
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) });
-      if (res.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error('ingest-api did not become ready');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const state = await untilReady(child, `http://127.0.0.1:${port}`, { description: 'ingest-api ready', timeoutMs: 20_000, intervalMs: 100 });
+  if (state === 'exited') throw new Error(`ingest-api exited with ${child.exitCode ?? child.signalCode} before it was ready`);
   return child;
 }
 

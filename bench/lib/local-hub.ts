@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { createDb, migrateToLatest, openPostgres } from '@hub/db';
 import { createKafka, createTopics, deleteTopicsWithPrefix, ensureTopics } from '@hub/messaging';
 import { bundleServices, serviceEntry } from '../../deploy/build/bundle.ts';
+import { stopChild, untilReady } from '../../shared/testing/src/children.ts';
 import { freePort } from '../../shared/testing/src/ports.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -147,15 +148,8 @@ export class LocalHub {
       if (child.pid === undefined) throw new Error(`${name} could not be spawned`);
       const service: RunningService = { name, port, pid: child.pid, child, readyMs: NaN };
       this.services.push(service);
-      const deadline = spawnedAt + 60_000;
-      for (;;) {
-        const response = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
-        await response?.body?.cancel();
-        if (response?.status === 200) break;
-        if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} before it was ready`);
-        if (performance.now() > deadline) throw new Error(`${name} was not ready within 60 s`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      const state = await untilReady(child, `http://127.0.0.1:${port}`, { description: `${name} ready within 60 s`, timeoutMs: 60_000, intervalMs: 10 });
+      if (state === 'exited') throw new Error(`${name} exited with ${child.exitCode ?? child.signalCode} before it was ready`);
       service.readyMs = performance.now() - spawnedAt;
       this.say(`${name} ready in ${service.readyMs.toFixed(0)} ms (pid ${child.pid}, port ${port})`);
     };
@@ -177,14 +171,7 @@ export class LocalHub {
 
   async stopServices(): Promise<void> {
     await Promise.all(
-      this.services.splice(0).map(async ({ child }) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        await exited;
-        clearTimeout(timer);
-      }),
+      this.services.splice(0).map(({ child }) => stopChild(child, { killAfterMs: 15_000 })),
     );
   }
 }

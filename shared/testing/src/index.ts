@@ -7,3 +7,4 @@ export { TcpProxy } from './tcp-proxy.ts';
 export { freePort } from './ports.ts';
 export { seedDevice, seedNotification, seedNotifications, type SeedDelivery, type SeedNotificationInput, type SeededNotification } from './seed.ts';
 export * from './hostile-http.ts';
+export { hasExited, stopChild, untilReady } from './children.ts';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { addFailureOutput } from './failure-output.ts';
-import { pollUntil } from './poll.ts';
+import { untilReady } from './children.ts';
 import { freePort } from './ports.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -74,18 +74,7 @@ export async function startService(
       PORT: String(port),
     });
     const base = `http://127.0.0.1:${port}`;
-    const exited = () => child.child.exitCode !== null || child.child.signalCode !== null;
-    const state = await pollUntil(
-      `${service} ready`,
-      async () => {
-        if (exited()) return 'exited';
-        // Bounded, and checked again after the answer: whoever took the port may hold the
-        // connection without answering, or answer in the service's place.
-        const answer = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
-        return answer?.status === 200 && !exited() ? 'ready' : undefined;
-      },
-      { timeoutMs: options.timeoutMs ?? 60_000, intervalMs: 200 },
-    ).catch((err: unknown) => {
+    const state = await untilReady(child.child, base, { description: `${service} ready`, timeoutMs: options.timeoutMs ?? 60_000, intervalMs: 200 }).catch((err: unknown) => {
       child.kill('SIGKILL');
       throw new Error(`${service} never became ready; output:\n${child.output()}`, { cause: err });
     });
